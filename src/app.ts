@@ -1,0 +1,119 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Config } from "./config/config.ts";
+import { createDatabase, type Database } from "./persistence/db.ts";
+import { loadIdentitySchemas, type IdentitySchemaRegistry } from "./identity/schema/registry.ts";
+import { createPasswordHasher, type HasherConfig, type PasswordHasher } from "./security/hash/hasher.ts";
+import { createIdentityRepo } from "./identity/identity-repo.ts";
+import { createIdentityService } from "./identity/identity-service.ts";
+import { registerIdentityAdminRoutes } from "./identity/admin-routes.ts";
+import { registerSchemaRoutes } from "./identity/schema-routes.ts";
+import { registerHealthRoutes } from "./http/health-routes.ts";
+import { createHttpInstance, requireApiKey } from "./http/server.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
+import { createLogger } from "./util/logger.ts";
+
+/**
+ * The composition root: the only place that knows every factory. `createApp` wires plain factories into the public and
+ * admin Fastify instances and returns them with the dependencies (tests and the CLI reuse them) and a `close()`.
+ */
+export interface AppOptions {
+  config: Config;
+  /** Directory relative file:// schema URLs and sqlite paths resolve against. */
+  baseDir?: string;
+  clock?: Clock;
+  logger?: Logger;
+  database?: Database;
+  dev?: boolean;
+  /** Reuse a hasher (tests share a cheap one). */
+  hasher?: PasswordHasher;
+}
+
+export function hasherConfigFrom(config: Config): HasherConfig {
+  const h = config.hashers;
+  return {
+    algorithm: h.algorithm === "bcrypt" ? "bcrypt" : "argon2",
+    argon2: {
+      memory: h.argon2.memory,
+      iterations: h.argon2.iterations,
+      parallelism: h.argon2.parallelism,
+      salt_length: h.argon2.salt_length,
+      key_length: h.argon2.key_length,
+      dedicated_memory: h.argon2.dedicated_memory,
+    },
+    bcrypt: { cost: h.bcrypt.cost },
+  };
+}
+
+export function publicBaseUrl(config: Config): string {
+  const p = config.serve.public;
+  if (p.base_url) return p.base_url;
+  const host = !p.host || p.host === "0.0.0.0" || p.host === "::" ? "127.0.0.1" : p.host;
+  return `http://${host}:${p.port}/`;
+}
+
+export async function createDeps(opts: AppOptions) {
+  const { config } = opts;
+  const baseDir = opts.baseDir ?? process.cwd();
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+  const schemas: IdentitySchemaRegistry = await loadIdentitySchemas({
+    schemas: config.identity.schemas.map((s) => ({ id: s.id, url: s.url })),
+    defaultId: config.identity.default_schema_id,
+    baseDir,
+  });
+  const hasher = opts.hasher ?? (await createPasswordHasher(hasherConfigFrom(config)));
+  const database = opts.database ?? createDatabase(config.dsn, { cwd: baseDir });
+  const repo = createIdentityRepo(database);
+  const identities = createIdentityService({ repo, schemas, hasher, clock });
+  return { config, clock, logger, schemas, hasher, database, repo, identities, publicBaseUrl: publicBaseUrl(config) };
+}
+
+export type Deps = Awaited<ReturnType<typeof createDeps>>;
+
+export interface App {
+  deps: Deps;
+  public: FastifyInstance;
+  admin: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const deps = await createDeps(opts);
+  const { config, logger } = deps;
+
+  const pub = createHttpInstance({
+    logger: logger.child({ listener: "public" }),
+    bodyLimit: config.serve.public.request_body_limit,
+    trustProxy: config.serve.public.trusted_proxies?.length ? [...config.serve.public.trusted_proxies] : false,
+  });
+  registerHealthRoutes(pub, deps);
+  registerSchemaRoutes(pub, deps);
+
+  const admin = createHttpInstance({ logger: logger.child({ listener: "admin" }), bodyLimit: config.serve.admin.request_body_limit });
+  requireApiKey(admin, config.serve.admin.api_keys ?? []);
+  admin.addContentTypeParser(["application/json-patch+json", "application/merge-patch+json"], { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+  const adminRoutes = async (scope: FastifyInstance) => {
+    registerHealthRoutes(scope, deps);
+    registerSchemaRoutes(scope, deps);
+    registerIdentityAdminRoutes(scope, { identities: deps.identities, repo: deps.repo, publicBaseUrl: deps.publicBaseUrl });
+  };
+  await admin.register(adminRoutes, { prefix: "/admin" });
+  await admin.register(adminRoutes);
+
+  return {
+    deps,
+    public: pub,
+    admin,
+    async close() {
+      await Promise.allSettled([pub.close(), admin.close()]);
+      await deps.database.destroy();
+    },
+  };
+}

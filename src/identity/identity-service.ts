@@ -1,0 +1,264 @@
+import type { Clock } from "../util/clock.ts";
+import { AppError, errors } from "../util/app-error.ts";
+import { newId } from "../util/ids.ts";
+import { applyJsonPatch, JsonPatchError } from "../util/json-patch.ts";
+import type { IdentitySchemaRegistry } from "./schema/registry.ts";
+import type { PasswordHasher } from "../security/hash/hasher.ts";
+import type { IdentityRepo } from "./identity-repo.ts";
+import type { Credential, CredentialType, Identity, IdentityState, RecoveryAddress, VerifiableAddress } from "./identity.ts";
+import { validateCreateBody, validateUpdateBody, type CreateIdentityBody, type UpdateIdentityBody } from "./admin-bodies.ts";
+
+/**
+ * Creates, updates and deletes identities through one path, used by the admin API, the CLI importer and the
+ * self-service flows: traits are validated against the identity schema and normalized, identifiers and addresses are
+ * derived from the schema's `ory.sh/kratos` extension, passwords are hashed off the event loop before any transaction.
+ */
+export interface IdentityServiceDeps {
+  repo: IdentityRepo;
+  schemas: IdentitySchemaRegistry;
+  hasher: PasswordHasher;
+  clock: Clock;
+}
+
+/** Paths a JSON Patch may not touch (as Kratos). */
+const FORBIDDEN_PATCH_PATHS = ["/id", "/credentials", "/created_at", "/updated_at", "/schema_url", "/state_changed_at"];
+
+export function createIdentityService(deps: IdentityServiceDeps) {
+  const { repo, schemas, hasher, clock } = deps;
+
+  function traitsError(schemaId: string, traits: unknown): AppError | undefined {
+    const errs = schemas.validateTraits(schemaId, traits);
+    if (errs.length === 0) return undefined;
+    const first = errs[0];
+    return errors.badRequest(`${first.pointer}: ${first.message.text}`, {
+      details: { errors: errs.map((e) => ({ pointer: e.pointer, name: e.name, id: e.message.id, message: e.message.text })) },
+      message: "The request was malformed or contained invalid parameters",
+    });
+  }
+
+  function checkSchemaId(schemaId: string): void {
+    if (!schemas.get(schemaId)) {
+      throw errors.badRequest(`No identity schema with id "${schemaId}" is configured.`, { message: "The request was malformed or contained invalid parameters" });
+    }
+  }
+
+  /** Password credential config from an import body: `hashed_password` (checked) or `password` (hashed now). */
+  async function passwordConfig(body: CreateIdentityBody["credentials"]): Promise<Record<string, unknown> | undefined> {
+    const cfg = body?.password?.config;
+    if (!cfg) return undefined;
+    if (typeof cfg.hashed_password === "string" && cfg.hashed_password !== "") {
+      hasher.validateImport(cfg.hashed_password);
+      return { hashed_password: cfg.hashed_password };
+    }
+    if (typeof cfg.password === "string" && cfg.password !== "") {
+      return { hashed_password: await hasher.hash(cfg.password) };
+    }
+    return undefined;
+  }
+
+  /**
+   * Derives identifiers and addresses from the (normalized) traits. Existing addresses keep their ids and verification
+   * state; imported addresses may arrive verified.
+   */
+  function derive(
+    identity: Identity,
+    previous: Identity | undefined,
+    imported: { verifiable?: CreateIdentityBody["verifiable_addresses"]; recovery?: CreateIdentityBody["recovery_addresses"] },
+    credentialConfigs: Partial<Record<CredentialType, Record<string, unknown>>>,
+  ): void {
+    const now = clock.now().toISOString();
+    const extracted = schemas.extract(identity.schema_id, identity.traits);
+
+    const oldVa = new Map((previous?.verifiable_addresses ?? []).map((a) => [`${a.via}:${a.value}`, a]));
+    const impVa = new Map((imported.verifiable ?? []).map((a) => [`${a.via}:${String(a.value).trim().toLowerCase()}`, a]));
+    identity.verifiable_addresses = extracted.verifiable_addresses.map((a): VerifiableAddress => {
+      const old = oldVa.get(`${a.via}:${a.value}`);
+      if (old) return old;
+      const imp = impVa.get(`${a.via}:${a.value.toLowerCase()}`);
+      const verified = imp?.verified === true;
+      const va: VerifiableAddress = {
+        id: newId(),
+        value: a.value,
+        verified,
+        via: a.via,
+        status: verified ? "completed" : imp?.status === "sent" ? "sent" : "pending",
+        created_at: now,
+        updated_at: now,
+      };
+      if (verified) va.verified_at = typeof imp?.verified_at === "string" ? imp.verified_at : now;
+      return va;
+    });
+    const oldRa = new Map((previous?.recovery_addresses ?? []).map((a) => [`${a.via}:${a.value}`, a]));
+    identity.recovery_addresses = extracted.recovery_addresses.map(
+      (a): RecoveryAddress => oldRa.get(`${a.via}:${a.value}`) ?? { id: newId(), value: a.value, via: a.via, created_at: now, updated_at: now },
+    );
+
+    // Credentials: keep the previous ones (secrets survive a traits update), refresh their identifiers from the schema.
+    const creds: Identity["credentials"] = {};
+    const types = new Set<CredentialType>([
+      ...(Object.keys(previous?.credentials ?? {}) as CredentialType[]),
+      ...(Object.keys(credentialConfigs) as CredentialType[]),
+    ]);
+    // A schema identifier reserves its value even before a secret exists, so two identities can never share an email.
+    if (extracted.identifiers.password.length) types.add("password");
+    if (extracted.identifiers.code.length) types.add("code");
+    for (const type of types) {
+      const old = previous?.credentials[type];
+      const identifiers = type in extracted.identifiers ? extracted.identifiers[type as keyof typeof extracted.identifiers] : (old?.identifiers ?? []);
+      const config =
+        credentialConfigs[type] ??
+        (type === "code" ? { addresses: extracted.identifiers.code.map((address) => ({ channel: address.includes("@") ? "email" : "sms", address })) } : undefined) ??
+        old?.config ??
+        {};
+      const changed = !old || credentialConfigs[type] !== undefined || JSON.stringify(old.identifiers) !== JSON.stringify(identifiers);
+      const cred: Credential = {
+        id: old?.id ?? newId(),
+        type,
+        identifiers: [...new Set(identifiers)],
+        config,
+        version: old?.version ?? 0,
+        created_at: old?.created_at ?? now,
+        updated_at: changed ? now : (old?.updated_at ?? now),
+      };
+      creds[type] = cred;
+    }
+    identity.credentials = creds;
+  }
+
+  async function create(raw: unknown): Promise<Identity> {
+    const body = validateCreateBody(raw);
+    checkSchemaId(body.schema_id);
+    const err = traitsError(body.schema_id, body.traits);
+    if (err) throw err;
+    const traits = schemas.normalizeTraits(body.schema_id, body.traits);
+    const pw = await passwordConfig(body.credentials);
+    const now = clock.now().toISOString();
+    const identity: Identity = {
+      id: newId(),
+      schema_id: body.schema_id,
+      state: (body.state ?? "active") as IdentityState,
+      traits,
+      metadata_public: body.metadata_public ?? null,
+      metadata_admin: body.metadata_admin ?? null,
+      organization_id: body.organization_id ?? null,
+      verifiable_addresses: [],
+      recovery_addresses: [],
+      credentials: {},
+      created_at: now,
+      updated_at: now,
+    };
+    if (body.external_id !== undefined && body.external_id !== "") identity.external_id = body.external_id;
+    derive(identity, undefined, { verifiable: body.verifiable_addresses, recovery: body.recovery_addresses }, pw ? { password: pw } : {});
+    await repo.insert(identity);
+    return identity;
+  }
+
+  async function mustGet(id: string): Promise<Identity> {
+    const identity = await repo.get(id);
+    if (!identity) throw errors.notFound("Unable to locate the resource");
+    return identity;
+  }
+
+  /** Shared tail of PUT and PATCH: validate, normalize, derive, persist. */
+  async function replace(previous: Identity, next: { schema_id: string; traits: unknown; state: IdentityState; metadata_public: unknown; metadata_admin: unknown; external_id?: string }, pw?: Record<string, unknown>): Promise<Identity> {
+    checkSchemaId(next.schema_id);
+    const err = traitsError(next.schema_id, next.traits);
+    if (err) throw err;
+    const identity: Identity = {
+      ...previous,
+      schema_id: next.schema_id,
+      state: next.state,
+      traits: schemas.normalizeTraits(next.schema_id, next.traits as Record<string, unknown>),
+      metadata_public: next.metadata_public ?? null,
+      metadata_admin: next.metadata_admin ?? null,
+      updated_at: clock.now().toISOString(),
+    };
+    delete identity.external_id;
+    if (next.external_id !== undefined && next.external_id !== "") identity.external_id = next.external_id;
+    derive(identity, previous, {}, pw ? { password: pw } : {});
+    if (!(await repo.update(identity))) throw errors.notFound("Unable to locate the resource");
+    return identity;
+  }
+
+  return {
+    create,
+
+    get: mustGet,
+
+    async update(id: string, raw: unknown): Promise<Identity> {
+      const body: UpdateIdentityBody = validateUpdateBody(raw);
+      const previous = await mustGet(id);
+      const pw = await passwordConfig(body.credentials);
+      return replace(
+        previous,
+        {
+          schema_id: body.schema_id,
+          traits: body.traits,
+          state: body.state as IdentityState,
+          metadata_public: "metadata_public" in body ? body.metadata_public : previous.metadata_public,
+          metadata_admin: "metadata_admin" in body ? body.metadata_admin : previous.metadata_admin,
+          external_id: "external_id" in body ? body.external_id : previous.external_id,
+        },
+        pw,
+      );
+    },
+
+    async patch(id: string, operations: unknown): Promise<Identity> {
+      if (!Array.isArray(operations)) throw errors.badRequest("The request body must be a JSON Patch document (an array of operations).");
+      for (const op of operations as Array<{ path?: unknown; from?: unknown }>) {
+        for (const p of [op?.path, op?.from]) {
+          if (typeof p === "string" && FORBIDDEN_PATCH_PATHS.some((f) => p === f || p.startsWith(`${f}/`))) {
+            throw errors.badRequest(`patch includes denied path: ${p}`);
+          }
+        }
+      }
+      const previous = await mustGet(id);
+      const doc = {
+        schema_id: previous.schema_id,
+        state: previous.state,
+        traits: previous.traits,
+        metadata_public: previous.metadata_public,
+        metadata_admin: previous.metadata_admin,
+        external_id: previous.external_id,
+        organization_id: previous.organization_id,
+        verifiable_addresses: previous.verifiable_addresses,
+        recovery_addresses: previous.recovery_addresses,
+      };
+      let patched: Record<string, unknown>;
+      try {
+        patched = applyJsonPatch(doc, operations) as Record<string, unknown>;
+      } catch (e) {
+        if (e instanceof JsonPatchError) throw errors.badRequest(e.message);
+        throw e;
+      }
+      if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw errors.badRequest("The patched identity must be an object.");
+      const body = validateUpdateBody({ ...patched, external_id: patched.external_id ?? undefined });
+      return replace(previous, {
+        schema_id: body.schema_id,
+        traits: body.traits,
+        state: body.state as IdentityState,
+        metadata_public: patched.metadata_public,
+        metadata_admin: patched.metadata_admin,
+        external_id: body.external_id,
+      });
+    },
+
+    async delete(id: string): Promise<void> {
+      if (!(await repo.delete(id))) throw errors.notFound("Unable to locate the resource");
+    },
+
+    /** Removes one credential type (or one identifier of a webauthn/passkey/oidc credential is not supported yet). */
+    async deleteCredentials(id: string, type: string): Promise<void> {
+      const deletable = ["password", "totp", "lookup_secret", "webauthn", "passkey", "oidc", "saml"];
+      if (!deletable.includes(type)) throw errors.badRequest(`Credentials of type "${type}" can not be deleted.`);
+      const identity = await mustGet(id);
+      const cred = identity.credentials[type as CredentialType];
+      if (!cred) throw errors.notFound(`The identity has no ${type} credentials.`);
+      delete identity.credentials[type as CredentialType];
+      identity.updated_at = clock.now().toISOString();
+      if (!(await repo.update(identity))) throw errors.notFound("Unable to locate the resource");
+    },
+  };
+}
+
+export type IdentityService = ReturnType<typeof createIdentityService>;
