@@ -1,0 +1,18 @@
+import type { MigrationDb } from "./helpers.ts";
+import * as m20261203000001 from "./20261203000001_identities.ts";
+import * as m20261203000002 from "./20261203000002_sessions_flows.ts";
+
+/** One schema change: `up` applies it, `down` reverts it exactly. Both receive an untyped Kysely (frozen in time). */
+export interface Migration {
+  up(db: MigrationDb): Promise<void>;
+  down(db: MigrationDb): Promise<void>;
+}
+
+/**
+ * Every migration, in order. A static map (no directory scan) so bundles and `tsx` see the same list. Names are
+ * `<UTC timestamp>_<what>`; a new one is appended with a later timestamp and never edited once released.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  "20261203000001_identities": m20261203000001,
+  "20261203000002_sessions_flows": m20261203000002,
+});
