@@ -39,7 +39,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const stream = opts.format === "text" ? textStream(out) : out;
   return pino(
     {
-      level: opts.level ?? "info",
+      // Kratos's level names ("warning", "panic") map onto pino's.
+      level: ({ warning: "warn", panic: "fatal" } as Record<string, string>)[opts.level ?? ""] ?? opts.level ?? "info",
       base: undefined,
       redact: {
         paths: [
