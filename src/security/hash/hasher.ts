@@ -1,0 +1,148 @@
+/**
+ * The password hasher: hashes with the configured algorithm (argon2id by default, or bcrypt), verifies every format
+ * Kratos imports, tells when a stored hash should be replaced, and bounds concurrent hashing by memory.
+ *
+ * Unicode: our own hashes are computed over `password.normalize("NFKC")`, so "é" typed precomposed or as e + U+0301 is
+ * the same password. Imported legacy hashes were computed by other systems over the raw text: they are compared with
+ * the raw password first, then with its NFKC form if that differs. Case always matters.
+ *
+ * Concurrency: every hash or comparison runs inside a FIFO semaphore whose capacity is `argon2.dedicated_memory` and
+ * where each operation weighs max(its own memory, `argon2.memory`). So at most
+ * `limit = max(1, floor(dedicated_memory / argon2.memory))` configured hashes run at once; an imported hash with a
+ * larger memory cost takes proportionally more of the budget. The native work runs on the libuv threadpool (4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise): a limit above the pool size adds no throughput, those hashes wait inside
+ * libuv, but memory stays bounded. A caller that waits longer than `max_queue_wait_ms` gets AppError 503 with a
+ * `Retry-After` header.
+ */
+import { randomBytes } from "node:crypto";
+import { errors } from "../../util/app-error.ts";
+import { argon2Hash, parseArgon2 } from "./argon2.ts";
+import type { Argon2Params } from "./argon2.ts";
+import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, bcryptHashPassword, parseBcrypt } from "./bcrypt.ts";
+import { passwordCandidates } from "./encoding.ts";
+import { parseHash } from "./formats.ts";
+import type { ParsedHash } from "./parsed-hash.ts";
+import { createSemaphore } from "./semaphore.ts";
+
+/** Hasher settings, already parsed by the config loader (Kratos's `hashers.*` keys; sizes in bytes). */
+export interface HasherConfig {
+  algorithm: "argon2" | "bcrypt";
+  argon2: Argon2Params & {
+    /** bytes: the budget shared by all concurrent hashes */
+    dedicated_memory: number;
+  };
+  bcrypt: { cost: number };
+  /** How long a hash may wait for a slot before answering 503; default 2000 ms. */
+  max_queue_wait_ms?: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** OWASP's argon2id minimum (19 MiB, t=2, p=1: about 10 ms a hash here), a 1 GiB budget, and bcrypt cost 12. */
+export const defaultHasherConfig: HasherConfig = Object.freeze({
+  algorithm: "argon2",
+  argon2: Object.freeze({ memory: 19 * MiB, iterations: 2, parallelism: 1, salt_length: 16, key_length: 32, dedicated_memory: 1024 * MiB }),
+  bcrypt: Object.freeze({ cost: 12 }),
+  max_queue_wait_ms: 2000,
+}) as HasherConfig;
+
+export interface PasswordHasher {
+  /** Hashes with the configured algorithm and parameters (NFKC-normalized input). */
+  hash(password: string): Promise<string>;
+  /**
+   * Whether the password matches a hash in any supported format, compared in constant time. An unknown or malformed
+   * stored hash never matches (false). Rejects with AppError 503 when the hashing queue wait is exceeded.
+   */
+  verify(password: string, encoded: string): Promise<boolean>;
+  /** Costs what a real verify with the live parameters costs (against a dummy hash made at start); always false. */
+  verifyDummy(password: string): Promise<false>;
+  /** True when the hash is not the configured algorithm with the configured parameters (rehash after login). */
+  needsRehash(encoded: string): boolean;
+  /** Throws AppError 400 (`bad_request`) for an unknown format, a malformed value, or a cost beyond the import bounds. */
+  validateImport(encoded: string): void;
+  /** Hashes running, waiting, and the number of configured hashes that may run at once. */
+  stats(): { running: number; queued: number; limit: number };
+}
+
+/** How many configured hashes may run at once within the memory budget. */
+export function hasherLimit(cfg: HasherConfig): number {
+  return Math.max(1, Math.floor(cfg.argon2.dedicated_memory / cfg.argon2.memory));
+}
+
+function checkConfig(cfg: HasherConfig): void {
+  const a = cfg.argon2;
+  const bad = (what: string) => new Error(`invalid hashers configuration: ${what}`);
+  if (!Number.isInteger(a.memory) || a.memory < 8 * 1024 * a.parallelism) throw bad("hashers.argon2.memory must be at least 8 KiB per lane");
+  if (!Number.isInteger(a.iterations) || a.iterations < 1) throw bad("hashers.argon2.iterations must be at least 1");
+  if (!Number.isInteger(a.parallelism) || a.parallelism < 1 || a.parallelism > 255) throw bad("hashers.argon2.parallelism must be within 1..255");
+  if (!Number.isInteger(a.salt_length) || a.salt_length < 8) throw bad("hashers.argon2.salt_length must be at least 8");
+  if (!Number.isInteger(a.key_length) || a.key_length < 16) throw bad("hashers.argon2.key_length must be at least 16");
+  if (!(a.dedicated_memory > 0)) throw bad("hashers.argon2.dedicated_memory must be positive");
+  const c = cfg.bcrypt.cost;
+  if (!Number.isInteger(c) || c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST) throw bad(`hashers.bcrypt.cost must be within ${BCRYPT_MIN_COST}..${BCRYPT_MAX_COST}`);
+}
+
+export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordHasher> {
+  checkConfig(cfg);
+  const maxWait = cfg.max_queue_wait_ms ?? 2000;
+  const sem = createSemaphore(cfg.argon2.dedicated_memory, maxWait);
+  const weightOf = (memory: number) => Math.max(memory, cfg.argon2.memory);
+
+  const hash = (password: string): Promise<string> => {
+    const input = Buffer.from(password.normalize("NFKC"), "utf8");
+    return sem.run(weightOf(cfg.argon2.memory), () =>
+      cfg.algorithm === "bcrypt" ? bcryptHashPassword(input, cfg.bcrypt.cost) : argon2Hash(input, cfg.argon2),
+    );
+  };
+
+  const compareParsed = (password: string, parsed: ParsedHash): Promise<boolean> => {
+    const candidates = passwordCandidates(password, parsed.own).map((p) => Buffer.from(p, "utf8"));
+    return sem.run(weightOf(parsed.memory), async () => {
+      for (const c of candidates) if (await parsed.compare(c)) return true;
+      return false;
+    });
+  };
+
+  const verify = async (password: string, encoded: string): Promise<boolean> => {
+    let parsed: ParsedHash;
+    try {
+      parsed = parseHash(encoded);
+    } catch {
+      return false;
+    }
+    return compareParsed(password, parsed);
+  };
+
+  const dummy = parseHash(await hash(randomBytes(24).toString("base64")));
+
+  return {
+    hash,
+    verify,
+    async verifyDummy(password: string): Promise<false> {
+      await compareParsed(password, dummy);
+      return false;
+    },
+    needsRehash(encoded: string): boolean {
+      try {
+        if (cfg.algorithm === "bcrypt") return parseBcrypt(encoded).cost !== cfg.bcrypt.cost;
+        const p = parseArgon2(encoded);
+        const a = cfg.argon2;
+        return !(
+          p.variant === "argon2id" &&
+          p.memoryKiB === Math.floor(a.memory / 1024) &&
+          p.iterations === a.iterations &&
+          p.parallelism === a.parallelism &&
+          p.saltLength === a.salt_length &&
+          p.keyLength === a.key_length
+        );
+      } catch {
+        return true;
+      }
+    },
+    validateImport(encoded: string): void {
+      if (typeof encoded !== "string" || encoded.length === 0) throw errors.badRequest("The hashed password is empty");
+      parseHash(encoded);
+    },
+    stats: () => ({ ...sem.stats(), limit: hasherLimit(cfg) }),
+  };
+}

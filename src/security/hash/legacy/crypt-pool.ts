@@ -1,0 +1,57 @@
+/**
+ * Runs crypt(3) computations (crypt.ts) in one worker thread, so a 600 000-round sha512-crypt (about 1.4 s in
+ * JavaScript) never blocks the event loop. The worker starts on first use, is unref'd while idle (it never keeps
+ * the process alive) and is restarted after a crash. Concurrency is bounded upstream by the hashing semaphore;
+ * requests beyond one run queue in the worker's message queue.
+ */
+import { Worker } from "node:worker_threads";
+import type { CryptRequest, CryptResponse } from "./crypt-worker.ts";
+
+type Pending = { resolve: (hash: string) => void; reject: (e: Error) => void };
+
+let worker: Worker | undefined;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+/**
+ * Our sources are TypeScript run through tsx. A worker does not inherit the tsx loader registered by bin/tessera.js,
+ * so for a `.ts` entry the worker first registers tsx itself (resolved from here, independent of the cwd).
+ */
+function startWorker(): Worker {
+  const entry = new URL("./crypt-worker.ts", import.meta.url);
+  const w = entry.pathname.endsWith(".ts")
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`,
+        { eval: true },
+      )
+    : new Worker(entry);
+  w.on("message", (res: CryptResponse) => {
+    const p = pending.get(res.id);
+    if (!p) return;
+    pending.delete(res.id);
+    if ("error" in res) p.reject(new Error(res.error));
+    else p.resolve(res.hash);
+    if (pending.size === 0) w.unref();
+  });
+  const fail = (e: Error) => {
+    if (worker === w) worker = undefined;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  w.on("error", fail);
+  w.on("exit", (code) => fail(new Error(`crypt worker exited with code ${code}`)));
+  return w;
+}
+
+/** Computes the hash part of a crypt string in the worker thread. */
+export function cryptInWorker(alg: CryptRequest["alg"], password: Buffer, salt: string, rounds: number): Promise<string> {
+  worker ??= startWorker();
+  const w = worker;
+  const id = nextId++;
+  return new Promise<string>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    w.ref();
+    const req: CryptRequest = { id, alg, password: new Uint8Array(password), salt, rounds };
+    w.postMessage(req);
+  });
+}
