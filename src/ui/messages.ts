@@ -1,35 +1,168 @@
 /**
  * Every UI text Tessera shows, with Kratos's numeric ids and `context` objects (Ory Elements renders from id + context
  * and ignores `text`). Tests assert on ids. One builder per message; nothing else in the code base writes UI text.
+ *
+ * The builders live in three files by family and are re-exported here; import them from this module.
  */
-export type UiTextType = "info" | "error" | "success";
+export type { UiText, UiTextType } from "./text.ts";
+export * from "./messages-validation.ts";
+export * from "./messages-flows.ts";
+export * from "./messages-labels.ts";
 
-export interface UiText {
-  id: number;
-  text: string;
-  type: UiTextType;
-  context?: Record<string, unknown>;
-}
-
-const msg = (id: number, type: UiTextType, text: string, context: Record<string, unknown> = {}): UiText => ({
-  id,
-  text,
-  type,
-  context,
+/**
+ * Every message id Tessera emits, with Kratos's constant name (`text/id.go`). Used by the docs and by the catalog test,
+ * which checks that each id here has a builder and each builder's id is listed here.
+ */
+export const MESSAGE_IDS: Readonly<Record<number, string>> = Object.freeze({
+  1010001: "InfoSelfServiceLogin",
+  1010002: "InfoSelfServiceLoginWith",
+  1010003: "InfoSelfServiceLoginReAuth",
+  1010004: "InfoSelfServiceLoginMFA",
+  1010005: "InfoSelfServiceLoginVerify",
+  1010006: "InfoSelfServiceLoginTOTPLabel",
+  1010007: "InfoLoginLookupLabel",
+  1010008: "InfoSelfServiceLoginWebAuthn",
+  1010009: "InfoLoginTOTP",
+  1010010: "InfoLoginLookup",
+  1010011: "InfoSelfServiceLoginContinueWebAuthn",
+  1010012: "InfoSelfServiceLoginWebAuthnPasswordless",
+  1010013: "InfoSelfServiceLoginContinue",
+  1010014: "InfoSelfServiceLoginCodeSent",
+  1010015: "InfoSelfServiceLoginCode",
+  1010016: "InfoSelfServiceLoginLink",
+  1010017: "InfoSelfServiceLoginAndLink",
+  1010018: "InfoSelfServiceLoginWithAndLink",
+  1010019: "InfoSelfServiceLoginCodeMFA",
+  1010020: "InfoSelfServiceLoginCodeMFAHint",
+  1010021: "InfoSelfServiceLoginPasskey",
+  1010022: "InfoSelfServiceLoginPassword",
+  1010023: "InfoSelfServiceLoginAAL2CodeAddress",
+  1040001: "InfoSelfServiceRegistration",
+  1040002: "InfoSelfServiceRegistrationWith",
+  1040003: "InfoSelfServiceRegistrationContinue",
+  1040004: "InfoSelfServiceRegistrationRegisterWebAuthn",
+  1040005: "InfoSelfServiceRegistrationEmailWithCodeSent",
+  1040006: "InfoSelfServiceRegistrationRegisterCode",
+  1040007: "InfoSelfServiceRegistrationRegisterPasskey",
+  1040008: "InfoSelfServiceRegistrationBack",
+  1040009: "InfoSelfServiceRegistrationChooseCredentials",
+  1050001: "InfoSelfServiceSettingsUpdateSuccess",
+  1050002: "InfoSelfServiceSettingsUpdateLinkOidc",
+  1050003: "InfoSelfServiceSettingsUpdateUnlinkOidc",
+  1050004: "InfoSelfServiceSettingsUpdateUnlinkTOTP",
+  1050005: "InfoSelfServiceSettingsTOTPQRCode",
+  1050006: "InfoSelfServiceSettingsTOTPSecret",
+  1050007: "InfoSelfServiceSettingsRevealLookup",
+  1050008: "InfoSelfServiceSettingsRegenerateLookup",
+  1050009: "InfoSelfServiceSettingsLookupSecret",
+  1050010: "InfoSelfServiceSettingsLookupSecretLabel",
+  1050011: "InfoSelfServiceSettingsLookupConfirm",
+  1050012: "InfoSelfServiceSettingsRegisterWebAuthn",
+  1050013: "InfoSelfServiceSettingsRegisterWebAuthnDisplayName",
+  1050014: "InfoSelfServiceSettingsLookupSecretUsed",
+  1050015: "InfoSelfServiceSettingsLookupSecretList",
+  1050016: "InfoSelfServiceSettingsDisableLookup",
+  1050017: "InfoSelfServiceSettingsTOTPSecretLabel",
+  1050018: "InfoSelfServiceSettingsRemoveWebAuthn",
+  1050019: "InfoSelfServiceSettingsRegisterPasskey",
+  1050020: "InfoSelfServiceSettingsRemovePasskey",
+  1060001: "InfoSelfServiceRecoverySuccessful",
+  1060002: "InfoSelfServiceRecoveryEmailSent",
+  1060003: "InfoSelfServiceRecoveryEmailWithCodeSent",
+  1060004: "InfoSelfServiceRecoveryMessageMaskedWithCodeSent",
+  1060005: "InfoSelfServiceRecoveryAskForFullAddress",
+  1060006: "InfoSelfServiceRecoveryAskToChooseAddress",
+  1060007: "InfoSelfServiceRecoveryBack",
+  1070001: "InfoNodeLabelInputPassword",
+  1070002: "InfoNodeLabelGenerated",
+  1070003: "InfoNodeLabelSave",
+  1070004: "InfoNodeLabelID",
+  1070005: "InfoNodeLabelSubmit",
+  1070006: "InfoNodeLabelVerifyOTP",
+  1070007: "InfoNodeLabelEmail",
+  1070008: "InfoNodeLabelResendOTP",
+  1070009: "InfoNodeLabelContinue",
+  1070010: "InfoNodeLabelRecoveryCode",
+  1070011: "InfoNodeLabelVerificationCode",
+  1070012: "InfoNodeLabelRegistrationCode",
+  1070013: "InfoNodeLabelLoginCode",
+  1070014: "InfoNodeLabelLoginAndLinkCredential",
+  1070015: "InfoNodeLabelCaptcha",
+  1070016: "InfoNodeLabelRecoveryAddress",
+  1070017: "InfoNodeLabelPhoneNumber",
+  1070018: "InfoNodeLabelEmailOrPhoneNumber",
+  1080001: "InfoSelfServiceVerificationEmailSent",
+  1080002: "InfoSelfServiceVerificationSuccessful",
+  1080003: "InfoSelfServiceVerificationEmailWithCodeSent",
+  1080004: "InfoSelfServiceVerificationSMSWithCodeSent",
+  1080005: "InfoSelfServiceVerificationPhoneSuccessful",
+  4000001: "ErrorValidationGeneric",
+  4000002: "ErrorValidationRequired",
+  4000003: "ErrorValidationMinLength",
+  4000004: "ErrorValidationInvalidFormat",
+  4000005: "ErrorValidationPasswordPolicyViolationGeneric",
+  4000006: "ErrorValidationInvalidCredentials",
+  4000007: "ErrorValidationDuplicateCredentials",
+  4000008: "ErrorValidationTOTPVerifierWrong",
+  4000009: "ErrorValidationIdentifierMissing",
+  4000010: "ErrorValidationAddressNotVerified",
+  4000011: "ErrorValidationNoTOTPDevice",
+  4000012: "ErrorValidationLookupAlreadyUsed",
+  4000013: "ErrorValidationNoWebAuthnDevice",
+  4000014: "ErrorValidationNoLookup",
+  4000015: "ErrorValidationSuchNoWebAuthnUser",
+  4000016: "ErrorValidationLookupInvalid",
+  4000017: "ErrorValidationMaxLength",
+  4000018: "ErrorValidationMinimum",
+  4000019: "ErrorValidationExclusiveMinimum",
+  4000020: "ErrorValidationMaximum",
+  4000021: "ErrorValidationExclusiveMaximum",
+  4000022: "ErrorValidationMultipleOf",
+  4000023: "ErrorValidationMaxItems",
+  4000024: "ErrorValidationMinItems",
+  4000025: "ErrorValidationUniqueItems",
+  4000026: "ErrorValidationWrongType",
+  4000027: "ErrorValidationDuplicateCredentialsOnOIDCLink",
+  4000028: "ErrorValidationDuplicateCredentialsWithHints",
+  4000029: "ErrorValidationConst",
+  4000030: "ErrorValidationConstGeneric",
+  4000031: "ErrorValidationPasswordIdentifierTooSimilar",
+  4000032: "ErrorValidationPasswordMinLength",
+  4000033: "ErrorValidationPasswordMaxLength",
+  4000034: "ErrorValidationPasswordTooManyBreaches",
+  4000035: "ErrorValidationNoCodeUser",
+  4000036: "ErrorValidationTraitsMismatch",
+  4000037: "ErrorValidationAccountNotFound",
+  4000038: "ErrorValidationCaptchaError",
+  4000039: "ErrorValidationPasswordNewSameAsOld",
+  4000040: "ErrorValidationEmail",
+  4000041: "ErrorValidationPhone",
+  4010001: "ErrorValidationLoginFlowExpired",
+  4010002: "ErrorValidationLoginNoStrategyFound",
+  4010003: "ErrorValidationRegistrationNoStrategyFound",
+  4010004: "ErrorValidationSettingsNoStrategyFound",
+  4010005: "ErrorValidationRecoveryNoStrategyFound",
+  4010006: "ErrorValidationVerificationNoStrategyFound",
+  4010007: "ErrorValidationLoginRetrySuccess",
+  4010008: "ErrorValidationLoginCodeInvalidOrAlreadyUsed",
+  4010009: "ErrorValidationLoginLinkedCredentialsDoNotMatch",
+  4010010: "ErrorValidationLoginAddressUnknown",
+  4010011: "ErrorValidationLoginIdentityDisabled",
+  4040001: "ErrorValidationRegistrationFlowExpired",
+  4040002: "ErrorValidationRegistrationRetrySuccess",
+  4040003: "ErrorValidationRegistrationCodeInvalidOrAlreadyUsed",
+  4050001: "ErrorValidationSettingsFlowExpired",
+  4050002: "ErrorValidationSettingsOneAddressAtATime",
+  4060001: "ErrorValidationRecoveryRetrySuccess",
+  4060002: "ErrorValidationRecoveryStateFailure",
+  4060004: "ErrorValidationRecoveryTokenInvalidOrAlreadyUsed",
+  4060005: "ErrorValidationRecoveryFlowExpired",
+  4060006: "ErrorValidationRecoveryCodeInvalidOrAlreadyUsed",
+  4070001: "ErrorValidationVerificationTokenInvalidOrAlreadyUsed",
+  4070002: "ErrorValidationVerificationRetrySuccess",
+  4070003: "ErrorValidationVerificationStateFailure",
+  4070005: "ErrorValidationVerificationFlowExpired",
+  4070006: "ErrorValidationVerificationCodeInvalidOrAlreadyUsed",
+  5000001: "ErrorSystemGeneric",
+  5000002: "ErrorSystemNoAuthenticationMethodsAvailable",
 });
-
-// 4000xxx: validation errors
-export const invalidCredentials = () =>
-  msg(4000006, "error", "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.");
-export const passwordPolicyViolation = (reason: string) =>
-  msg(4000005, "error", `The password can not be used because ${reason}.`, { reason });
-export const passwordIdentifierTooSimilar = () =>
-  msg(4000031, "error", "The password can not be used because it is too similar to the identifier.");
-export const passwordTooShort = (min_length: number, actual_length: number) =>
-  msg(4000032, "error", `The password must be at least ${min_length} characters long, but got ${actual_length}.`, { actual_length, min_length });
-export const passwordTooLong = (max_length: number, actual_length: number) =>
-  msg(4000033, "error", `The password must be at most ${max_length} characters long, but got ${actual_length}.`, { actual_length, max_length });
-export const passwordBreached = (breaches: number) =>
-  msg(4000034, "error", "The password has been found in data breaches and must no longer be used.", { breaches });
-export const passwordSameAsOld = () =>
-  msg(4000039, "error", "The new password must be different from the old password.");
