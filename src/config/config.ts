@@ -58,6 +58,7 @@ export interface Config {
     public: ServeCommon & { cors: CorsConfig; trusted_proxies: string[] };
     admin: ServeCommon & { api_keys: string[]; allow_unauthenticated: boolean };
   };
+  /** `default` is non-empty unless loaded with `requireSecrets: false` (commands that never sign or encrypt). */
   secrets: { default: string[]; cookie?: string[]; cipher?: string[] };
   cookies: { domain?: string; path: string; same_site: SameSite };
   session: {

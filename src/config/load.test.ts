@@ -268,6 +268,10 @@ describe("secrets", () => {
   it("production refuses to start without secrets.default", async () => {
     await expectError(NO_SECRET, "config: /secrets/default: required outside --dev");
   });
+  it("commands that need no secrets can opt out", async () => {
+    const { config } = await loadConfig({ file: await file("nosecret.yml", NO_SECRET), env: {}, requireSecrets: false });
+    assert.deepEqual(config.secrets.default, []);
+  });
   it("dev mode generates a secret in the SQLite data dir and reuses it", async () => {
     const work = await mkdtemp(join(dir, "dev-"));
     const path = await file("dev.yml", NO_SECRET.replace("dsn: memory", "dsn: sqlite://./state/tessera.db?_fk=true"));

@@ -41,6 +41,11 @@ export interface LoadConfigOptions {
   dev?: boolean;
   /** Values merged over file and environment (objects merge, everything else replaces). Highest precedence. */
   overrides?: object;
+  /**
+   * Default true. `false` is for commands that never sign or encrypt (migrate, identities import/export, hashers):
+   * outside dev mode a missing `secrets.default` then loads as `[]` instead of failing.
+   */
+  requireSecrets?: boolean;
   /** Working directory for relative paths (file URLs, the SQLite data dir); defaults to `process.cwd()`. */
   cwd?: string;
 }
@@ -239,8 +244,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     throw new ConfigError("/secrets/cipher", `is required when ciphers.algorithm is ${cipher}`);
   }
   if (!secrets.default || secrets.default.length === 0) {
-    if (!options.dev) throw new ConfigError("/secrets/default", "required outside --dev");
-    secrets.default = [await devSecret(dataDirFromDsn(String(raw.dsn), cwd))];
+    if (options.dev) secrets.default = [await devSecret(dataDirFromDsn(String(raw.dsn), cwd))];
+    else if (options.requireSecrets === false) secrets.default = [];
+    else throw new ConfigError("/secrets/default", "required outside --dev");
   }
 
   return {
