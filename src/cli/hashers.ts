@@ -1,6 +1,6 @@
 /**
  * `tessera hashers ...`: tools for operators around the password hasher (Kratos's `hashers argon2` commands).
- *   argon2 calibrate <duration> [--memory 64MB] [--parallelism 1] [--runs 3]
+ *   argon2 calibrate <duration> [--memory 64MB] [--parallelism 1] [--runs 5]
  *       finds the iterations that make one argon2id hash take about <duration> on this machine at the given memory,
  *       and prints the `hashers:` YAML block (Kratos's key names) to paste into the config
  *   argon2 hash <password> [--memory 19MB] [--iterations 2] [--parallelism 1]
@@ -20,7 +20,7 @@ import type { HasherConfig } from "../security/hash/hasher.ts";
 const HELP = `Usage: tessera hashers argon2 <command>
 
 Commands:
-  calibrate <duration> [--memory 64MB] [--parallelism 1] [--runs 3]
+  calibrate <duration> [--memory 64MB] [--parallelism 1] [--runs 5]
       find argon2id parameters for a target duration (e.g. 500ms, 1s) on this machine; prints the YAML block
   hash <password> [--memory 19MB] [--iterations 2] [--parallelism 1]
       hash a password with argon2id (NFKC-normalized, Kratos's encoding)
@@ -61,13 +61,15 @@ async function timeOnce(memory: number, iterations: number, parallelism: number)
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-/** Median and spread (max - min) of `runs` timed hashes, after one warm-up. */
+/** Median and median absolute deviation of `runs` timed hashes, after one warm-up (robust to a cold thread's outlier). */
 async function measure(memory: number, iterations: number, parallelism: number, runs: number): Promise<{ median: number; spread: number }> {
   await timeOnce(memory, iterations, parallelism);
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) samples.push(await timeOnce(memory, iterations, parallelism));
   samples.sort((a, b) => a - b);
-  return { median: samples[Math.floor(samples.length / 2)], spread: samples[samples.length - 1] - samples[0] };
+  const median = samples[Math.floor(samples.length / 2)];
+  const deviations = samples.map((x) => Math.abs(x - median)).sort((a, b) => a - b);
+  return { median, spread: deviations[Math.floor(deviations.length / 2)] };
 }
 
 async function calibrate(args: ParsedArgs, io: HashersIo): Promise<number> {
@@ -79,7 +81,7 @@ async function calibrate(args: ParsedArgs, io: HashersIo): Promise<number> {
   const targetMs = parseDuration(target);
   const memory = parseByteSize(args.options.memory?.[0] ?? "64MB");
   const parallelism = intOption(args, "parallelism", 1);
-  const runs = intOption(args, "runs", 3);
+  const runs = intOption(args, "runs", 5);
   if (memory < 8 * 1024 * parallelism) throw new Error("--memory must be at least 8KB per lane");
 
   const one = await measure(memory, 1, parallelism, runs);
