@@ -1,0 +1,225 @@
+import { CompiledQuery } from "kysely";
+import type { Selectable } from "kysely";
+import { jsonArrayFrom as mysqlJsonArrayFrom } from "kysely/helpers/mysql";
+import { jsonArrayFrom as postgresJsonArrayFrom } from "kysely/helpers/postgres";
+import { jsonArrayFrom as sqliteJsonArrayFrom } from "kysely/helpers/sqlite";
+import type { Database } from "../persistence/db.ts";
+import type { SessionsTable } from "../persistence/schema.ts";
+import { codec } from "../persistence/codec.ts";
+import type { Identity, RecoveryAddress, VerifiableAddress } from "../identity/identity.ts";
+import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
+
+/**
+ * Session persistence. Tokens arrive here already hashed (`token_hash`, `logout_token_hash`: SHA-256 hex, each
+ * behind a UNIQUE index). `findByTokenHash` is the hot path of `/sessions/whoami`: one statement, compiled once at
+ * construction, reading the session joined with its identity and the identity's addresses (JSON sub-selects per
+ * dialect), so a request costs exactly one indexed read.
+ */
+export interface ListSessionsQuery {
+  identityId?: string;
+  /** true: active and not expired at `now`; false: revoked or expired; undefined: all. */
+  active?: boolean;
+  now: Date;
+  exceptId?: string;
+  /** Keyset cursor: the last id of the previous page. */
+  after?: string;
+  limit: number;
+}
+
+/** The identity as whoami needs it: traits and addresses, no credentials, no `metadata_admin`. */
+export type SessionIdentity = Identity;
+
+const SENTINEL = "\u0000tessera-token-hash\u0000";
+
+function toSession(r: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: r.id,
+    identity_id: r.identity_id,
+    active: codec.toBool(r.active),
+    aal: r.aal as Aal,
+    authenticated_at: r.authenticated_at,
+    issued_at: r.issued_at,
+    expires_at: r.expires_at,
+    authentication_methods: codec.parseJson<AuthenticationMethod[]>(r.authentication_methods) ?? [],
+    devices: codec.parseJson<SessionDevice[]>(r.devices) ?? [],
+  };
+}
+
+interface AddressRow {
+  id: string;
+  via: string;
+  value: string;
+  verified?: unknown;
+  verified_at?: string | null;
+  status?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function toVerifiable(a: AddressRow): VerifiableAddress {
+  const out: VerifiableAddress = {
+    id: a.id,
+    value: a.value,
+    verified: codec.toBool(a.verified),
+    via: a.via as VerifiableAddress["via"],
+    status: a.status as VerifiableAddress["status"],
+    created_at: a.created_at,
+    updated_at: a.updated_at,
+  };
+  if (a.verified_at) out.verified_at = a.verified_at;
+  return out;
+}
+
+const toRecovery = (a: AddressRow): RecoveryAddress => ({
+  id: a.id,
+  value: a.value,
+  via: a.via as RecoveryAddress["via"],
+  created_at: a.created_at,
+  updated_at: a.updated_at,
+});
+
+export function createSessionRepo(database: Database) {
+  const { db } = database;
+  const jsonArrayFrom =
+    database.dialect === "postgres" ? postgresJsonArrayFrom : database.dialect === "mysql" ? mysqlJsonArrayFrom : sqliteJsonArrayFrom;
+
+  // Built and compiled once; each call only swaps the parameter.
+  const byToken = db
+    .selectFrom("sessions")
+    .innerJoin("identities", "identities.id", "sessions.identity_id")
+    .selectAll("sessions")
+    .select([
+      "identities.schema_id as i_schema_id",
+      "identities.state as i_state",
+      "identities.traits as i_traits",
+      "identities.metadata_public as i_metadata_public",
+      "identities.external_id as i_external_id",
+      "identities.organization_id as i_organization_id",
+      "identities.created_at as i_created_at",
+      "identities.updated_at as i_updated_at",
+    ])
+    .select((eb) => [
+      jsonArrayFrom(
+        eb
+          .selectFrom("identity_verifiable_addresses as va")
+          .select(["va.id", "va.via", "va.value", "va.verified", "va.verified_at", "va.status", "va.created_at", "va.updated_at"])
+          .whereRef("va.identity_id", "=", "identities.id")
+          .orderBy("va.created_at")
+          .orderBy("va.id"),
+      ).as("i_verifiable"),
+      jsonArrayFrom(
+        eb
+          .selectFrom("identity_recovery_addresses as ra")
+          .select(["ra.id", "ra.via", "ra.value", "ra.created_at", "ra.updated_at"])
+          .whereRef("ra.identity_id", "=", "identities.id")
+          .orderBy("ra.created_at")
+          .orderBy("ra.id"),
+      ).as("i_recovery"),
+    ])
+    .where("sessions.token_hash", "=", SENTINEL)
+    .compile();
+  const sentinelAt = byToken.parameters.indexOf(SENTINEL);
+  if (sentinelAt < 0) throw new Error("session repo: token parameter not found in the compiled whoami query");
+  type ByTokenRow = typeof byToken extends CompiledQuery<infer R> ? R : never;
+
+  return {
+    async insert(session: SessionRecord, tokenHash: string, logoutTokenHash: string, now: string): Promise<void> {
+      await db
+        .insertInto("sessions")
+        .values({
+          id: session.id,
+          identity_id: session.identity_id,
+          token_hash: tokenHash,
+          logout_token_hash: logoutTokenHash,
+          active: codec.bool(session.active),
+          aal: session.aal,
+          authenticated_at: session.authenticated_at,
+          issued_at: session.issued_at,
+          expires_at: session.expires_at,
+          authentication_methods: codec.json(session.authentication_methods),
+          devices: codec.json(session.devices),
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    },
+
+    /**
+     * The session holding `tokenHash` with its identity (no credentials), whatever its state: the caller decides
+     * whether it is usable. One indexed read.
+     */
+    async findByTokenHash(tokenHash: string): Promise<{ session: SessionRecord; identity: Identity } | undefined> {
+      const parameters = byToken.parameters.slice();
+      parameters[sentinelAt] = tokenHash;
+      const res = await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters));
+      const r = res.rows[0];
+      if (!r) return undefined;
+      const identity: Identity = {
+        id: r.identity_id,
+        schema_id: r.i_schema_id,
+        state: r.i_state === "inactive" ? "inactive" : "active",
+        traits: codec.parseJson<Record<string, unknown>>(r.i_traits) ?? {},
+        metadata_public: r.i_metadata_public === null ? null : codec.parseJson(r.i_metadata_public),
+        metadata_admin: null,
+        organization_id: r.i_organization_id,
+        verifiable_addresses: (codec.parseJson<AddressRow[]>(r.i_verifiable) ?? []).map(toVerifiable),
+        recovery_addresses: (codec.parseJson<AddressRow[]>(r.i_recovery) ?? []).map(toRecovery),
+        credentials: {},
+        created_at: r.i_created_at,
+        updated_at: r.i_updated_at,
+      };
+      if (r.i_external_id !== null && r.i_external_id !== undefined) identity.external_id = r.i_external_id;
+      return { session: toSession(r), identity };
+    },
+
+    async get(id: string): Promise<SessionRecord | undefined> {
+      const r = await db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+      return r ? toSession(r) : undefined;
+    },
+
+    async getByTokenHash(tokenHash: string): Promise<SessionRecord | undefined> {
+      const r = await db.selectFrom("sessions").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      return r ? toSession(r) : undefined;
+    },
+
+    /** Sessions ordered by id (keyset pagination). */
+    async list(q: ListSessionsQuery): Promise<SessionRecord[]> {
+      const now = codec.ts(q.now);
+      let query = db.selectFrom("sessions").selectAll();
+      if (q.identityId) query = query.where("identity_id", "=", q.identityId);
+      if (q.exceptId) query = query.where("id", "!=", q.exceptId);
+      if (q.after) query = query.where("id", ">", q.after);
+      if (q.active === true) query = query.where("active", "=", 1).where("expires_at", ">", now);
+      if (q.active === false) query = query.where((eb) => eb.or([eb("active", "=", 0), eb("expires_at", "<=", now)]));
+      const rows = await query.orderBy("id").limit(q.limit).execute();
+      return rows.map(toSession);
+    },
+
+    /** Marks one session revoked; `identityId` restricts it to that identity's sessions. True when a row matched. */
+    async deactivate(id: string, now: string, identityId?: string): Promise<boolean> {
+      let q = db.updateTable("sessions").set({ active: 0, updated_at: now }).where("id", "=", id);
+      if (identityId) q = q.where("identity_id", "=", identityId);
+      const res = await q.executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
+
+    /** Revokes every active session of an identity except one; returns how many were active. */
+    async deactivateAllForIdentity(identityId: string, now: string, exceptId?: string): Promise<number> {
+      let q = db.updateTable("sessions").set({ active: 0, updated_at: now }).where("identity_id", "=", identityId).where("active", "=", 1);
+      if (exceptId) q = q.where("id", "!=", exceptId);
+      const res = await q.executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+
+    async deleteAllForIdentity(identityId: string): Promise<number> {
+      const res = await db.deleteFrom("sessions").where("identity_id", "=", identityId).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
+
+    async setExpiry(id: string, expiresAt: string, now: string): Promise<void> {
+      await db.updateTable("sessions").set({ expires_at: expiresAt, updated_at: now }).where("id", "=", id).execute();
+    },
+  };
+}
+
+export type SessionRepo = ReturnType<typeof createSessionRepo>;
