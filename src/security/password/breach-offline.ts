@@ -6,8 +6,8 @@
  * - a directory of per-prefix files named `<5 HEX>.txt` (uppercase), each holding the raw range body `SUFFIX:COUNT`
  *   sorted by suffix.
  *
- * Both are searched by binary search over byte offsets with positioned `FileHandle.read` calls (about log2(size/45)
- * reads of 256 bytes, ~30 for the full corpus), never loading the file. A missing or unreadable file is an error
+ * Both are searched by binary search over byte offsets with positioned `FileHandle.read` calls (256-byte probes, about
+ * log2(size/8 KiB), ~22 for the full corpus, then one 8 KiB read scanned in memory), never loading the file. A missing or unreadable file is an error
  * (`ok: false`), not "not breached": an incomplete download must not silently pass every password.
  */
 import { open, stat } from "node:fs/promises";
@@ -34,40 +34,64 @@ async function readAt(fh: FileHandle, pos: number, size: number): Promise<Buffer
 
 /** The first complete line starting at an offset >= pos (pos 0 is a line start), or null past the last line. */
 async function lineAtOrAfter(fh: FileHandle, pos: number, size: number): Promise<Line | null> {
-  let start = pos;
+  // One read usually holds both the end of the line containing pos-1 and the whole next line.
+  let off = pos > 0 ? pos - 1 : 0;
+  let buf = await readAt(fh, off, size);
+  let start = 0; // index in buf where the wanted line starts
   if (pos > 0) {
-    // The line starts at pos when byte pos-1 is a newline; otherwise after the next newline.
-    let off = pos - 1;
     for (;;) {
-      if (off >= size) return null;
-      const buf = await readAt(fh, off, size);
       if (buf.length === 0) return null;
       const i = buf.indexOf(NL);
       if (i >= 0) {
-        start = off + i + 1;
+        start = i + 1;
         break;
       }
       off += buf.length;
       if (off - pos > MAX_LINE) throw new Error(`corrupt corpus: no line break near offset ${pos}`);
+      buf = await readAt(fh, off, size);
     }
   }
-  if (start >= size) return null;
-  const parts: Buffer[] = [];
-  let off = start;
+  if (off + start >= size) return null;
   for (;;) {
-    const buf = await readAt(fh, off, size);
-    if (buf.length === 0) break;
-    const i = buf.indexOf(NL);
+    const i = buf.indexOf(NL, start);
     if (i >= 0) {
-      parts.push(buf.subarray(0, i));
-      off += i + 1;
-      return { text: Buffer.concat(parts).toString("latin1").replace(/\r$/, ""), next: off };
+      return { text: buf.subarray(start, i).toString("latin1").replace(/\r$/, ""), next: off + i + 1 };
     }
-    parts.push(buf);
-    off += buf.length;
-    if (off - start > MAX_LINE) throw new Error(`corrupt corpus: line at offset ${start} is too long`);
+    if (off + buf.length >= size) {
+      return { text: buf.subarray(start).toString("latin1").replace(/\r$/, ""), next: size };
+    }
+    if (buf.length - start > MAX_LINE) throw new Error(`corrupt corpus: line at offset ${off + start} is too long`);
+    // The line continues past this chunk: append the next one.
+    buf = Buffer.concat([buf, await readAt(fh, off + buf.length, size)]);
   }
-  return { text: Buffer.concat(parts).toString("latin1").replace(/\r$/, ""), next: size };
+}
+
+/** Below this many bytes the remaining range is read at once and scanned (saves the last ~8 probes). */
+const SCAN_WINDOW = 8192;
+
+function parseLine(text: string): { lineKey: string; count: number } {
+  const colon = text.indexOf(":");
+  const lineKey = (colon < 0 ? text : text.slice(0, colon)).trim().toUpperCase();
+  if (colon < 0) return { lineKey, count: 1 };
+  const n = Number.parseInt(text.slice(colon + 1), 10);
+  return { lineKey, count: Number.isFinite(n) && n >= 0 ? n : 1 };
+}
+
+/** Linear scan of the lines starting in [lo, hi); lo is a line start. */
+async function scanWindow(fh: FileHandle, lo: number, hi: number, size: number, key: string): Promise<number> {
+  const end = Math.min(size, hi + MAX_LINE);
+  const buf = Buffer.alloc(end - lo);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, lo);
+  let start = 0;
+  while (start < bytesRead && lo + start < hi) {
+    let nl = buf.indexOf(NL, start);
+    if (nl < 0 || nl > bytesRead) nl = bytesRead;
+    const { lineKey, count } = parseLine(buf.subarray(start, nl).toString("latin1").replace(/\r$/, ""));
+    if (lineKey === key) return count;
+    if (lineKey > key) return 0;
+    start = nl + 1;
+  }
+  return 0;
 }
 
 /**
@@ -78,19 +102,15 @@ export async function searchSortedFile(fh: FileHandle, size: number, key: string
   let lo = 0;
   let hi = size;
   while (lo < hi) {
+    if (hi - lo <= SCAN_WINDOW) return scanWindow(fh, lo, hi, size, key);
     const mid = lo + Math.floor((hi - lo) / 2);
     const line = await lineAtOrAfter(fh, mid, size);
     if (!line) {
       hi = mid;
       continue;
     }
-    const colon = line.text.indexOf(":");
-    const lineKey = (colon < 0 ? line.text : line.text.slice(0, colon)).trim().toUpperCase();
-    if (lineKey === key) {
-      if (colon < 0) return 1;
-      const n = Number.parseInt(line.text.slice(colon + 1), 10);
-      return Number.isFinite(n) && n >= 0 ? n : 1;
-    }
+    const { lineKey, count } = parseLine(line.text);
+    if (lineKey === key) return count;
     if (lineKey < key) lo = line.next;
     else hi = mid; // no line starts in [mid, line start), so the key's line starts before mid
   }

@@ -34,6 +34,10 @@ test("a 1,000,000-character input is measured without normalizing it, quickly", 
   assert.equal(m.ok, false);
   assert.equal(m.length, 1_000_000);
   assert.ok(ms < 100, `took ${ms} ms`);
+  // Just above the bound (16 x max UTF-16 units) is rejected the same way; just below is measured exactly.
+  assert.equal(measurePassword("b".repeat(16 * 64 + 1), 64).ok, false);
+  const below = measurePassword("e\u0301".repeat(8 * 64), 64);
+  assert.ok(below.ok === true && below.length === 512);
 });
 
 test("inputs near the bound are normalized and measured exactly", () => {

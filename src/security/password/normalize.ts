@@ -41,12 +41,13 @@ export type MeasuredPassword =
   | { ok: false; tooLong: true; length: number };
 
 /**
- * Measures a password against an upper bound cheaply: absurdly long inputs are never normalized (their reported length
- * is the raw code-point count, a close enough figure for an error message).
+ * Measures a password against an upper bound cheaply: absurdly long inputs are rejected in O(1), never normalized nor
+ * scanned; their reported length is the UTF-16 length (exact for ASCII, at most twice the code points otherwise), a
+ * close enough figure for the error message of a megabyte-long input.
  */
 export function measurePassword(password: string, max: number): MeasuredPassword {
   if (password.length > max * MAX_CONTRACTION_UNITS) {
-    return { ok: false, tooLong: true, length: codePointLength(password) };
+    return { ok: false, tooLong: true, length: password.length };
   }
   const normalized = normalizePassword(password);
   return { ok: true, normalized, length: codePointLength(normalized) };
