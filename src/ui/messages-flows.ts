@@ -3,7 +3,7 @@
  * (106xxxx, 406xxxx), verification (108xxxx, 407xxxx) and system errors (500xxxx), with Kratos's texts and contexts
  * (`text/message_*.go`, v26.2). Builders that print a duration take `now` explicitly: time comes from the Clock.
  */
-import { goTimeString, minutesBetween, msg, timeContext } from "./text.ts";
+import { goTime, goTimeString, minutesBetween, msg, timeContext } from "./text.ts";
 import type { UiText } from "./text.ts";
 
 export type FlowKind = "login" | "registration" | "settings" | "recovery" | "verification";
@@ -111,7 +111,7 @@ export const recoverySuccessful = (privileged_session_expires_at: Date, now: Dat
     "success",
     `You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next ${minutesBetween(now, privileged_session_expires_at)} minutes.`,
     {
-      privilegedSessionExpiresAt: privileged_session_expires_at.toISOString(),
+      privilegedSessionExpiresAt: goTime(privileged_session_expires_at),
       ...timeContext("privileged_session_expires_at", privileged_session_expires_at),
     },
   );

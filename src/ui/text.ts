@@ -24,9 +24,14 @@ export function minutesBetween(from: Date, to: Date): string {
   return ((to.getTime() - from.getTime()) / 60_000).toFixed(2);
 }
 
-/** Kratos serializes time.Time as RFC 3339 and adds the Unix seconds next to it (`*_unix`). */
+/** Go's JSON form of a UTC time.Time (RFC 3339, fraction without trailing zeros): "2020-01-01T00:59:59Z". */
+export function goTime(at: Date): string {
+  return at.toISOString().replace(/\.000Z$/, "Z").replace(/(\.\d*?)0+Z$/, "$1Z");
+}
+
+/** Kratos sends a time.Time next to its Unix seconds (`*_unix`). */
 export function timeContext(key: string, at: Date): Record<string, unknown> {
-  return { [key]: at.toISOString(), [`${key}_unix`]: Math.floor(at.getTime() / 1000) };
+  return { [key]: goTime(at), [`${key}_unix`]: Math.floor(at.getTime() / 1000) };
 }
 
 /** Go's default time.Time String() in UTC: "2020-01-01 00:59:59 +0000 UTC". */
