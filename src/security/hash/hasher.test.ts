@@ -162,3 +162,28 @@ test("invalid configuration stops the start", async () => {
   await assert.rejects(createPasswordHasher(cheap({ memory: 1024 })), /argon2\.memory/);
   await assert.rejects(createPasswordHasher(cheap({}, { bcrypt: { cost: 20 } })), /bcrypt\.cost/);
 });
+
+test("hashing and the expensive legacy formats leave the event loop free", async () => {
+  const h = await createPasswordHasher(cheap({ memory: 32 * MiB, iterations: 3 }));
+  // Python crypt: sha512-crypt with 150 000 rounds (about 0.3 s of digests, run in the worker thread)
+  const shaCrypt = "$sha512-crypt$rounds=150000$LoopSalt$VS/o2rnOEIKykGODbYB3trSymUevQITG.C8YnBO9BT5cVzHXTWb8gKDIuAacmxnsuhCpCv1uY5r8QJs7KdGBY/";
+  await h.verify("warm the worker", "$md5-crypt$$whuMjZj.HMFoaTaZRRtkO0");
+  let maxGap = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 2);
+  const started = performance.now();
+  const [ok, , pbkdf2] = await Promise.all([
+    h.verify("event loop stays free", shaCrypt),
+    h.hash("argon2 on the threadpool"),
+    h.verify("x", "$pbkdf2-sha512$i=200000,l=32$TmFDbC1zYWx0LTE2Ynl0ZQ$AftTeRqdHf1QCeX5DmjatHUDsMYKmvEolVKtHHH3IL8"),
+  ]);
+  const total = performance.now() - started;
+  clearInterval(ticker);
+  assert.equal(ok, true);
+  assert.equal(pbkdf2, false);
+  assert.ok(maxGap < Math.max(60, total / 3), `longest event-loop gap ${maxGap.toFixed(1)} ms during ${total.toFixed(0)} ms of hashing`);
+});
