@@ -35,7 +35,7 @@ export async function createSessionHarness(opts: { lifespan?: number; earliestPo
       cookie: { name: "ory_kratos_session", persistent: opts.persistent ?? true, same_site: "Lax" as const, path: "/" },
     },
     selfservice: {
-      default_browser_return_url: UI_BASE,
+      default_browser_return_url: `${UI_BASE}welcome`,
       allowed_return_urls: [`${UI_BASE}dashboard`],
       flows: { logout: { after: {} } },
     },
