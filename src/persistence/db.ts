@@ -25,6 +25,8 @@ export interface CreateDatabaseOptions {
   cwd?: string;
   /** PostgreSQL/MySQL pool size (default 10; the DSN's `max_conns` wins). Ignored by SQLite (one connection). */
   poolSize?: number;
+  /** Told about errors of idle pooled connections (PostgreSQL), e.g. to log them. They never crash the process. */
+  onIdleError?: (e: Error) => void;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface CreateDatabaseOptions {
 export function createDatabase(dsn: string, opts: CreateDatabaseOptions = {}): Database {
   const parsed = parseDsn(dsn, { cwd: opts.cwd });
   const poolSize = poolSizeFor(parsed, opts.poolSize ?? 10);
-  const dialect = kyselyDialect(parsed, poolSize);
+  const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError);
   const db = new Kysely<DB>({ dialect });
   let destroyed: Promise<void> | undefined;
   return {
@@ -60,12 +62,18 @@ function poolSizeFor(p: ParsedDsn, fallback: number): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-function kyselyDialect(p: ParsedDsn, poolSize: number): KyselyDialect {
+function kyselyDialect(p: ParsedDsn, poolSize: number, onIdleError?: (e: Error) => void): KyselyDialect {
   switch (p.dialect) {
     case "sqlite":
       return new SqliteDialect({ database: async () => openSqlite(p) });
     case "postgres":
-      return new PostgresDialect({ pool: new pg.Pool(pgConfig(p, poolSize)) });
+    {
+      const pool = new pg.Pool(pgConfig(p, poolSize));
+      // An idle client losing its connection (server restart, failover, pg_terminate_backend) emits 'error' on the
+      // pool; unhandled, that would crash the process. The pool drops the client and the next query reconnects.
+      pool.on("error", (e) => onIdleError?.(e));
+      return new PostgresDialect({ pool });
+    }
     case "mysql":
       return new MysqlDialect({
         pool: createPool({
