@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import formbody from "@fastify/formbody";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { parse as parseQuery } from "node:querystring";
@@ -26,14 +26,16 @@ export function createHttpInstance(opts: HttpInstanceOptions): FastifyInstance {
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit,
     trustProxy: opts.trustProxy ?? false,
-    disableRequestLogging: true,
+    // Our own onResponse line replaces Fastify's request logs, which would print full URLs (tokens in queries).
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    // Fastify's default querystring parser keeps repeated keys as arrays, as Kratos's list endpoints expect.
-    querystringParser: (str) => parseQuery(str),
+    // node:querystring keeps repeated keys as arrays, as Kratos's list endpoints expect (`ids=a&ids=b`).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500, querystringParser: (str: string) => parseQuery(str) },
   };
   const app = Fastify(options) as unknown as FastifyInstance;
   void app.register(formbody, { bodyLimit: opts.bodyLimit });
+  // Only JSON and form bodies are accepted; anything else is a 415 rather than a string handed to a handler.
+  app.removeContentTypeParser("text/plain");
 
   app.addHook("onSend", async (_request, reply, payload) => {
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "private, no-cache, no-store, must-revalidate");

@@ -124,7 +124,7 @@ describe("admin identity API", () => {
 describe("admin API keys", () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp({ config: { serve: { admin: { api_keys: ["k-0123456789abcdef0123"] } } } });
+    t = await createTestApp({ config: { serve: { admin: { api_keys: ["k-0123456789abcdef0123456789abcdef"] } } } });
   });
   after(async () => t.close());
 
@@ -133,7 +133,7 @@ describe("admin API keys", () => {
     assert.equal(none.statusCode, 401);
     assert.equal(none.json<{ error: { code: number } }>().error.code, 401);
     assert.equal((await t.app.admin.inject({ url: "/admin/identities", headers: { authorization: "Bearer wrong" } })).statusCode, 401);
-    assert.equal((await t.app.admin.inject({ url: "/admin/identities", headers: { authorization: "Bearer k-0123456789abcdef0123" } })).statusCode, 200);
+    assert.equal((await t.app.admin.inject({ url: "/admin/identities", headers: { authorization: "Bearer k-0123456789abcdef0123456789abcdef" } })).statusCode, 200);
     assert.equal((await t.app.admin.inject({ url: "/health/alive" })).statusCode, 200);
   });
 });
