@@ -39,10 +39,10 @@ describe("admin sessions", () => {
     const seen: string[] = [];
     let url: string | undefined = "/admin/sessions?page_size=1";
     while (url) {
-      const res = await h.admin.inject({ url });
+      const res: { statusCode: number; json(): Array<{ id: string }>; headers: Record<string, unknown> } = await h.admin.inject({ url });
       assert.equal(res.statusCode, 200);
       assert.ok(res.json().length <= 1);
-      seen.push(...res.json().map((s: { id: string }) => s.id));
+      seen.push(...res.json().map((s) => s.id));
       url = /<([^>]+)>; rel="next"/.exec(String(res.headers.link))?.[1];
     }
     assert.deepEqual([...seen].sort(), [...ids].sort());
