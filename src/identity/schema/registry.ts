@@ -99,6 +99,9 @@ function describeMetaErrors(v: ValidateFunction): string {
   }${first.params && "additionalProperty" in first.params ? ` ("${String(first.params.additionalProperty)}")` : ""}`;
 }
 
+/** Compiled validators by document text: identical schemas (tests, several ids on one file) compile once. */
+const compiled = new Map<string, ValidateFunction>();
+
 interface Loaded {
   def: IdentitySchema;
   validate: ValidateFunction;
@@ -118,6 +121,8 @@ async function loadOne(s: { id: string; url: string }, baseDir: string, fetchImp
     throw new SchemaLoadError(s.id, `${s.url} is not valid JSON: ${(e as Error).message}`);
   }
   if (!isObj(schema)) throw new SchemaLoadError(s.id, `${s.url} is not a JSON object`);
+  const cached = compiled.get(raw);
+  if (cached) return { def: { id: s.id, url: s.url, schema }, validate: cached };
   const ajv = newAjv();
   if (!ajv.validateSchema(schema)) {
     const e = ajv.errors?.[0];
@@ -131,6 +136,7 @@ async function loadOne(s: { id: string; url: string }, baseDir: string, fetchImp
   } catch (e) {
     throw new SchemaLoadError(s.id, `cannot be compiled: ${(e as Error).message}`);
   }
+  if (compiled.size < 64) compiled.set(raw, validate);
   return { def: { id: s.id, url: s.url, schema }, validate };
 }
 
