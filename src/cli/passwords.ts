@@ -60,9 +60,9 @@ async function readPassword(stdin: AsyncIterable<Buffer | string>): Promise<stri
 }
 
 async function policyConfigFromFile(file: string): Promise<PasswordPolicyConfig> {
-  // This command reads only the password section; a placeholder secret keeps the loader's secrets rule (which guards
-  // `serve`) from refusing a file that is otherwise valid. Nothing here uses secrets.
-  const { config } = await loadConfig({ file, overrides: { secrets: { default: ["passwords-check-placeholder-secret"] } } });
+  // This command reads only the password section and uses no secret, so the loader's secrets rule (which guards
+  // `serve`) is switched off.
+  const { config } = await loadConfig({ file, requireSecrets: false });
   return { ...defaultPasswordPolicyConfig, ...config.selfservice.methods.password.config };
 }
 
