@@ -1,0 +1,108 @@
+/**
+ * Persistence of self-service flows (`selfservice_flows`, one table for every kind) and of self-service errors
+ * (`selfservice_errors`, what the error UI fetches by id). Only this file reads those tables.
+ */
+import type { Database } from "../persistence/db.ts";
+import { codec } from "../persistence/codec.ts";
+import type { Flow, FlowKind, FlowType } from "./flow.ts";
+import type { UiContainer } from "../ui/node.ts";
+import { isUuid, newId } from "../util/ids.ts";
+
+export interface StoredError {
+  id: string;
+  error: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export function createFlowRepo(database: Database) {
+  const { db } = database;
+
+  return {
+    async create(flow: Flow): Promise<void> {
+      await db
+        .insertInto("selfservice_flows")
+        .values({
+          id: flow.id,
+          kind: flow.kind,
+          type: flow.type,
+          state: flow.state,
+          identity_id: flow.identity_id,
+          session_id: flow.session_id,
+          csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
+          request_url: flow.request_url,
+          return_to: flow.return_to ?? null,
+          issued_at: flow.issued_at,
+          expires_at: flow.expires_at,
+          active: flow.active ?? null,
+          ui: codec.json(flow.ui),
+          internal: codec.json(flow.internal),
+          submit_count: flow.submit_count,
+          created_at: flow.created_at,
+          updated_at: flow.updated_at,
+        })
+        .execute();
+    },
+
+    /** The flow with this id, of any kind; undefined for an unknown or malformed id (never throws for input). */
+    async get(id: string): Promise<Flow | undefined> {
+      if (!isUuid(id)) return undefined;
+      const r = await db.selectFrom("selfservice_flows").selectAll().where("id", "=", id.toLowerCase()).executeTakeFirst();
+      if (!r) return undefined;
+      const flow: Flow = {
+        id: r.id,
+        kind: r.kind as FlowKind,
+        type: r.type as FlowType,
+        state: r.state ?? "choose_method",
+        identity_id: r.identity_id,
+        session_id: r.session_id,
+        csrf_token: r.csrf_token ?? "",
+        request_url: r.request_url,
+        issued_at: r.issued_at,
+        expires_at: r.expires_at,
+        ui: codec.parseJson<UiContainer>(r.ui),
+        internal: codec.parseJson<Flow["internal"]>(r.internal) ?? {},
+        submit_count: Number(r.submit_count),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+      };
+      if (r.return_to !== null) flow.return_to = r.return_to;
+      if (r.active !== null) flow.active = r.active;
+      return flow;
+    },
+
+    /** Writes the mutable parts of a flow (ui, state, active, internal, links, counters). */
+    async update(flow: Flow): Promise<void> {
+      await db
+        .updateTable("selfservice_flows")
+        .set({
+          state: flow.state,
+          identity_id: flow.identity_id,
+          session_id: flow.session_id,
+          csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
+          active: flow.active ?? null,
+          ui: codec.json(flow.ui),
+          internal: codec.json(flow.internal),
+          submit_count: flow.submit_count,
+          updated_at: flow.updated_at,
+        })
+        .where("id", "=", flow.id)
+        .execute();
+    },
+
+    async createError(error: Record<string, unknown>, now: Date): Promise<string> {
+      const id = newId();
+      await db.insertInto("selfservice_errors").values({ id, error: codec.json(error), created_at: now.toISOString() }).execute();
+      return id;
+    },
+
+    async getError(id: string): Promise<StoredError | undefined> {
+      if (!isUuid(id)) return undefined;
+      const r = await db.selectFrom("selfservice_errors").selectAll().where("id", "=", id.toLowerCase()).executeTakeFirst();
+      if (!r) return undefined;
+      return { id: r.id, error: codec.parseJson<Record<string, unknown>>(r.error), created_at: r.created_at, updated_at: r.created_at };
+    },
+  };
+}
+
+export type FlowRepo = ReturnType<typeof createFlowRepo>;

@@ -1,0 +1,75 @@
+/**
+ * Wiring of everything in `flow/` (except logout) and `strategies/`: `wireFlows(pub, deps)` registers CORS, the
+ * login and registration flows, the error endpoint and `webauthn.js` on the public instance. The composition root
+ * calls it once (`await wireFlows(pub, deps)`).
+ */
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Config } from "../config/config.ts";
+import type { IdentityRepo } from "../identity/identity-repo.ts";
+import type { IdentityService } from "../identity/identity-service.ts";
+import type { IdentitySchemaRegistry } from "../identity/schema/registry.ts";
+import type { Database } from "../persistence/db.ts";
+import type { PasswordHasher } from "../security/hash/hasher.ts";
+import { createPasswordPolicy, type PasswordPolicy } from "../security/password/password-policy.ts";
+import type { Clock } from "../util/clock.ts";
+import { createStrategies } from "../strategies/index.ts";
+import { registerCors } from "./cors.ts";
+import { createCsrf } from "./csrf.ts";
+import type { SessionsPort } from "./deps.ts";
+import { createFlowEngine } from "./engine.ts";
+import { registerErrorRoutes } from "./error-routes.ts";
+import { createFlowRepo } from "./flow-repo.ts";
+import { registerLoginRoutes } from "./login/handler.ts";
+import { registerRegistrationRoutes } from "./registration/handler.ts";
+
+export { registerCors } from "./cors.ts";
+export { registerLoginRoutes } from "./login/handler.ts";
+export { registerRegistrationRoutes } from "./registration/handler.ts";
+export { registerErrorRoutes } from "./error-routes.ts";
+export { createFlowRepo } from "./flow-repo.ts";
+export { createFlowEngine } from "./engine.ts";
+export { createCsrf } from "./csrf.ts";
+export type { SessionsPort, FlowDeps } from "./deps.ts";
+
+export interface WireFlowsDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  schemas: IdentitySchemaRegistry;
+  hasher: PasswordHasher;
+  database: Database;
+  repo: IdentityRepo;
+  identities: IdentityService;
+  publicBaseUrl: string;
+  sessions: SessionsPort;
+  /** Defaults to a policy built from `selfservice.methods.password.config`. */
+  policy?: PasswordPolicy;
+}
+
+/** The password policy from `selfservice.methods.password.config` (Kratos keys). */
+export function policyFromConfig(config: Config): PasswordPolicy {
+  const c = config.selfservice.methods.password.config;
+  return createPasswordPolicy({
+    min_password_length: c.min_password_length,
+    max_password_length: c.max_password_length,
+    identifier_similarity_check_enabled: c.identifier_similarity_check_enabled,
+    haveibeenpwned_enabled: c.haveibeenpwned_enabled,
+    haveibeenpwned_host: c.haveibeenpwned_host,
+    haveibeenpwned_file: c.haveibeenpwned_file,
+    max_breaches: c.max_breaches,
+    ignore_network_errors: c.ignore_network_errors,
+  });
+}
+
+export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps): Promise<void> {
+  await registerCors(pub, deps.config);
+  const flows = createFlowRepo(deps.database);
+  const csrf = createCsrf({ publicBaseUrl: deps.publicBaseUrl, cookie: deps.config.cookies });
+  const flowDeps = { config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl, flows, csrf, sessions: deps.sessions };
+  const engine = createFlowEngine(flowDeps);
+  const strategies = createStrategies({ ...deps, policy: deps.policy ?? policyFromConfig(deps.config) });
+  registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login });
+  registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration });
+  registerErrorRoutes(pub, { flows });
+}

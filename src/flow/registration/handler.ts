@@ -1,0 +1,120 @@
+/**
+ * Registration flow routes (Kratos `selfservice/flow/registration/handler.go`), the same shape as login:
+ * `/self-service/registration/{browser,api,flows}` and `POST /self-service/registration?flow=`. After the strategy
+ * created the identity, `selfservice.flows.registration.after.<method>.hooks` (else `after.hooks`) run; the `session`
+ * hook signs the new identity in (cookie for browsers, `session_token` + `continue_with` for API clients).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { HookConfig } from "../../config/config.ts";
+import { identityToJson, type Identity } from "../../identity/identity.ts";
+import { flowRetrySuccess, noStrategyFound } from "../../ui/messages.ts";
+import { errors } from "../../util/app-error.ts";
+import type { RegistrationStrategy } from "../../strategies/strategy.ts";
+import { readBody, str } from "../body.ts";
+import { afterUrl, clientInfo, currentSession, redirectBrowserTo, resolveReturnTo } from "../common.ts";
+import type { FlowDeps } from "../deps.ts";
+import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
+import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
+import { isExpired, type Flow, type FlowType } from "../flow.ts";
+
+export interface RegistrationHandlerDeps extends FlowDeps {
+  engine: FlowEngine;
+  strategies: readonly RegistrationStrategy[];
+}
+
+/** Trait values to echo into the nodes after a failed submit, keyed by node name (`traits.name.first`). */
+function flatten(v: unknown, prefix: string, out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (v && typeof v === "object" && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) flatten(x, `${prefix}.${k}`, out);
+  } else out[prefix] = v;
+  return out;
+}
+
+export function registerRegistrationRoutes(app: FastifyInstance, deps: RegistrationHandlerDeps): void {
+  const { config, engine, strategies, sessions, flows, clock, publicBaseUrl } = deps;
+  const regCfg = config.selfservice.flows.registration;
+
+  const populate = (flow: Flow) => {
+    for (const s of strategies) s.populateRegistration(flow);
+  };
+
+  const hooksFor = (method: string): readonly HookConfig[] => {
+    const perMethod = (regCfg.after as unknown as Record<string, { hooks?: HookConfig[] } | undefined>)[method]?.hooks;
+    return perMethod && perMethod.length ? perMethod : (regCfg.after.hooks ?? []);
+  };
+
+  async function init(type: FlowType, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const json = type === "api" || wantsJson(req);
+    try {
+      if (regCfg.enabled === false) throw errors.badRequest("Registration is not allowed because it was disabled.");
+      const returnTo = resolveReturnTo(config, queryParam(req, "return_to"));
+      if (await currentSession(sessions, req)) {
+        if (!json) return reply.redirect(returnTo ?? config.selfservice.default_browser_return_url, 303);
+        throw sessionAlreadyAvailable();
+      }
+      const flow = await engine.create("registration", type, req, reply, { returnTo, populate });
+      return engine.sendFlow(req, reply, flow, 200, json);
+    } catch (e) {
+      return engine.sendFatal(req, reply, e, json);
+    }
+  }
+
+  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity): Promise<FastifyReply> {
+    flow.state = "passed_challenge";
+    flow.active = method;
+    flow.identity_id = identity.id;
+    flow.updated_at = clock.now().toISOString();
+    await flows.update(flow);
+    const identityJson = identityToJson(identity, { publicBaseUrl, admin: false });
+    let issued: { session: unknown; token: string } | undefined;
+    if (hooksFor(method).some((h) => h.hook === "session")) issued = await sessions.issue(identity, { method, ...clientInfo(req) });
+    if (flow.type === "api") {
+      const out: Record<string, unknown> = { identity: identityJson };
+      if (issued) {
+        out.session = sessions.toJson(issued.session, identity);
+        out.session_token = issued.token;
+        out.continue_with = [{ action: "set_ory_session_token", ory_session_token: issued.token }];
+      } else out.continue_with = [];
+      return reply.code(200).send(out);
+    }
+    if (issued) sessions.setCookie(reply, issued.token, issued.session);
+    const to = afterUrl(config, flow, method);
+    if (wantsJson(req)) {
+      const out: Record<string, unknown> = { identity: identityJson };
+      if (issued) out.session = sessions.toJson(issued.session, identity);
+      out.continue_with = [redirectBrowserTo(to)];
+      return reply.code(200).send(out);
+    }
+    return reply.redirect(to, 303);
+  }
+
+  async function submit(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    let flow: Flow | undefined;
+    const body = readBody(req);
+    const values = flatten(body.traits ?? {}, "traits");
+    try {
+      flow = await engine.load("registration", req, "flow");
+      if (isExpired(flow, clock.now())) return await engine.sendExpired(req, reply, flow, populate);
+      engine.checkRequestBinding(req, flow, str(body.csrf_token));
+      flow.submit_count += 1;
+      if (flow.state === "passed_challenge") throw new FlowValidationError({ form: [flowRetrySuccess("registration")] });
+      if (await currentSession(sessions, req)) {
+        if (flow.type === "browser" && !wantsJson(req)) return reply.redirect(afterUrl(config, flow, "password"), 303);
+        throw sessionAlreadyAvailable();
+      }
+      const method = str(body.method);
+      const strategy = strategies.find((s) => s.id === method);
+      if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("registration")] });
+      const { identity } = await strategy.register({ req, flow, body });
+      return await succeed(req, reply, flow, strategy.id, identity);
+    } catch (e) {
+      if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
+      return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));
+    }
+  }
+
+  app.get("/self-service/registration/browser", (req, reply) => init("browser", req, reply));
+  app.get("/self-service/registration/api", (req, reply) => init("api", req, reply));
+  app.get("/self-service/registration/flows", (req, reply) => engine.fetch("registration", req, reply));
+  app.post("/self-service/registration", submit);
+}

@@ -1,0 +1,20 @@
+/**
+ * THE ordered list of strategies. The flow engine walks it in order; the first whose `id` equals the submitted
+ * `method` handles the submit, and every enabled one adds its nodes to new flows in this order.
+ */
+import type { Config } from "../config/config.ts";
+import type { LoginStrategy, RegistrationStrategy } from "./strategy.ts";
+import { createPasswordStrategy, type PasswordStrategyDeps } from "./password/password-strategy.ts";
+
+export type StrategiesDeps = PasswordStrategyDeps & { config: Config };
+
+export function createStrategies(deps: StrategiesDeps): { login: LoginStrategy[]; registration: RegistrationStrategy[] } {
+  const login: LoginStrategy[] = [];
+  const registration: RegistrationStrategy[] = [];
+  if (deps.config.selfservice.methods.password.enabled !== false) {
+    const password = createPasswordStrategy(deps);
+    login.push(password);
+    registration.push(password);
+  }
+  return { login, registration };
+}

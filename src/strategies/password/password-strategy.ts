@@ -1,0 +1,177 @@
+/**
+ * Login and registration with identifier + password.
+ *
+ * Login answers 4000006 for a wrong password, an unknown identifier and an inactive identity alike, and costs the same
+ * in all three cases: the unknown path verifies against the hasher's dummy hash (live parameters). Only after a
+ * correct password does an inactive identity learn `identity_disabled`. Passwords longer than the policy allows are
+ * refused before any normalization or hashing. A hash needing an upgrade is replaced after the response is sent.
+ *
+ * Registration validates traits against the identity schema (Kratos message ids), runs the password policy with the
+ * identifiers and trait values as context, then creates the identity through the identity service, which hashes
+ * before its transaction.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../../config/config.ts";
+import type { IdentityRepo } from "../../identity/identity-repo.ts";
+import type { IdentityService } from "../../identity/identity-service.ts";
+import type { Identity } from "../../identity/identity.ts";
+import type { IdentitySchemaRegistry } from "../../identity/schema/registry.ts";
+import { normalizeIdentifier, toE164 } from "../../identity/schema/normalize.ts";
+import type { PasswordHasher } from "../../security/hash/hasher.ts";
+import type { PasswordPolicy } from "../../security/password/password-policy.ts";
+import { measurePassword } from "../../security/password/normalize.ts";
+import { invalidCredentials, duplicateCredentials, minLength, passwordTooLong, requiredProperty, wrongType, type UiText } from "../../ui/messages.ts";
+import type { Clock } from "../../util/clock.ts";
+import { isAppError } from "../../util/app-error.ts";
+import { FlowValidationError, identityDisabled } from "../../flow/errors.ts";
+import type { Body } from "../../flow/body.ts";
+import type { LoginStrategy, RegistrationStrategy, SubmitContext } from "../strategy.ts";
+import { loginNodes, registrationNodes } from "./nodes.ts";
+import { coerceFormTraits } from "./traits.ts";
+
+export interface PasswordStrategyDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  schemas: IdentitySchemaRegistry;
+  identities: IdentityService;
+  repo: IdentityRepo;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+}
+
+/** Identifiers are never longer than this; longer input cannot match and is refused before any lookup. */
+const MAX_IDENTIFIER_LENGTH = 1024;
+
+/** The policy's effective maximum (it raises anything below 64 to 64, NIST). */
+export function maxPasswordLength(config: Config): number {
+  const c = config.selfservice.methods.password.config;
+  return Math.max(64, c.max_password_length, c.min_password_length);
+}
+
+/** The lookup keys for a typed identifier: the text form (email/username) and, when it parses, the E.164 phone. */
+export function identifierCandidates(identifier: string): string[] {
+  const text = normalizeIdentifier(identifier, "username");
+  const phone = toE164(identifier);
+  return phone && phone !== text ? [text, phone] : [text];
+}
+
+function stringField(body: Body, name: string, errors: Record<string, UiText[]>): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    errors[name] = [requiredProperty(name)];
+    return undefined;
+  }
+  if (typeof v !== "string") {
+    errors[name] = [wrongType(["string"], Array.isArray(v) ? "array" : typeof v)];
+    return undefined;
+  }
+  if (v === "") {
+    errors[name] = [minLength(1, 0)];
+    return undefined;
+  }
+  return v;
+}
+
+export function createPasswordStrategy(deps: PasswordStrategyDeps) {
+  const { config, clock, logger, schemas, identities, repo, hasher, policy } = deps;
+  const maxLen = maxPasswordLength(config);
+  const defaultSchema = () => schemas.get(schemas.defaultId);
+
+  /** Rejects an over-long password in O(length) without NFKC or hashing. */
+  function capPassword(password: string, extra: Record<string, UiText[]> = {}): void {
+    const m = measurePassword(password, maxLen);
+    if (!m.ok || m.length > maxLen) throw new FlowValidationError({ nodes: { ...extra, password: [passwordTooLong(maxLen, m.length)] } });
+  }
+
+  async function findIdentity(identifier: string): Promise<Identity | undefined> {
+    for (const c of identifierCandidates(identifier)) {
+      const found = await repo.findByCredentialIdentifier("password", c);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  return {
+    id: "password",
+
+    populateLogin(flow) {
+      flow.ui.nodes.push(...loginNodes(defaultSchema()));
+    },
+
+    async login({ body }: SubmitContext) {
+      const errors: Record<string, UiText[]> = {};
+      // Kratos still accepts the deprecated `password_identifier`.
+      const identifier = stringField({ identifier: body.identifier ?? body.password_identifier }, "identifier", errors);
+      const password = stringField(body, "password", errors);
+      if (password !== undefined) capPassword(password, errors);
+      if (Object.keys(errors).length || identifier === undefined || password === undefined) throw new FlowValidationError({ nodes: errors });
+
+      // An identifier longer than any stored one cannot match: take the unknown-identifier path without a lookup.
+      const identity = identifier.length > MAX_IDENTIFIER_LENGTH ? undefined : await findIdentity(identifier);
+      const cred = identity?.credentials.password;
+      const hashed = cred?.config.hashed_password;
+      if (!identity || !cred || typeof hashed !== "string" || hashed === "") {
+        await hasher.verifyDummy(password);
+        throw new FlowValidationError({ form: [invalidCredentials()] });
+      }
+      if (!(await hasher.verify(password, hashed))) throw new FlowValidationError({ form: [invalidCredentials()] });
+      if (identity.state !== "active") throw identityDisabled();
+
+      const afterResponse = hasher.needsRehash(hashed)
+        ? async () => {
+            const upgraded = await hasher.hash(password);
+            await repo.updateCredentialConfig(cred.id, { ...cred.config, hashed_password: upgraded }, clock.now().toISOString());
+            logger.debug({ identity_id: identity.id }, "password hash upgraded after login");
+          }
+        : undefined;
+      return { identity, afterResponse };
+    },
+
+    populateRegistration(flow) {
+      const schema = defaultSchema();
+      if (schema) flow.ui.nodes.push(...registrationNodes(schema));
+    },
+
+    async register({ body }: SubmitContext) {
+      const schemaId = schemas.defaultId;
+      const schema = schemas.get(schemaId);
+      const errors: Record<string, UiText[]> = {};
+      const password = stringField(body, "password", errors);
+      if (password !== undefined) capPassword(password);
+
+      const rawTraits = body.traits === undefined ? {} : body.traits;
+      const traits = schema ? coerceFormTraits(schema, rawTraits) : rawTraits;
+      for (const e of schemas.validateTraits(schemaId, traits)) (errors[e.name || ""] ??= []).push(e.message);
+      if (Object.keys(errors).length || password === undefined) throw new FlowValidationError({ nodes: errors });
+
+      const normalized = schemas.normalizeTraits(schemaId, traits as Record<string, unknown>);
+      const extracted = schemas.extract(schemaId, normalized);
+      const words = collectStrings(normalized).filter((w) => !extracted.identifiers.password.includes(w));
+      const policyErrors = await policy.check(password, { identifiers: extracted.identifiers.password, words });
+      if (policyErrors.length) throw new FlowValidationError({ nodes: { password: policyErrors } });
+
+      try {
+        const identity = await identities.create({
+          schema_id: schemaId,
+          traits: normalized,
+          state: "active",
+          credentials: { password: { config: { password } } },
+        });
+        return { identity };
+      } catch (e) {
+        if (isAppError(e) && e.code === 409) throw new FlowValidationError({ form: [duplicateCredentials()] });
+        throw e;
+      }
+    },
+  } satisfies LoginStrategy & RegistrationStrategy;
+}
+
+function collectStrings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) for (const x of v) collectStrings(x, out);
+  else if (v && typeof v === "object") for (const x of Object.values(v)) collectStrings(x, out);
+  return out;
+}
+
+export type PasswordStrategy = ReturnType<typeof createPasswordStrategy>;
