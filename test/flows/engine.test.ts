@@ -75,7 +75,8 @@ describe("flow engine: expiry, CSRF, API-flow binding, bad requests, error UI, C
   it("API flows refuse requests carrying cookies or an Origin header", async () => {
     const flow = await apiFlow(h.pub, "registration");
     const body = { method: "password", password: PASSWORD, traits: { email: "api@example.com" } };
-    for (const headers of [{ cookie: "a=b" }, { origin: "http://evil.example.com" }]) {
+    const variants: Array<Record<string, string>> = [{ cookie: "a=b" }, { origin: "http://evil.example.com" }];
+    for (const headers of variants) {
       const res = await submitJson(h.pub, flow, body, headers);
       assert.equal(res.statusCode, 400);
       assert.equal(json(res).error.id, "bad_request");
