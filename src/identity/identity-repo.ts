@@ -1,9 +1,10 @@
-import type { Kysely, Selectable, Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import * as pgHelpers from "kysely/helpers/postgres";
+import * as sqliteHelpers from "kysely/helpers/sqlite";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { errors } from "../util/app-error.ts";
-import { isUniqueViolation, violatedConstraint } from "../util/db-errors.ts";
 import type { Credential, CredentialType, Identity, RecoveryAddress, VerifiableAddress } from "./identity.ts";
 
 /**
@@ -23,6 +24,12 @@ type Db = Kysely<DB> | Transaction<DB>;
 
 export function createIdentityRepo(database: Database) {
   const { db } = database;
+
+  /** Which unique index a driver error names (pg: `constraint`; SQLite and MySQL: the message). */
+  const violatedConstraint = (e: unknown): string => {
+    const err = e as { constraint?: unknown; message?: unknown };
+    return typeof err?.constraint === "string" ? err.constraint : typeof err?.message === "string" ? err.message : "";
+  };
 
   function duplicate(e: unknown): Error {
     const which = violatedConstraint(e);
@@ -113,74 +120,98 @@ export function createIdentityRepo(database: Database) {
     };
   }
 
-  /** Loads children of many identities with one query per table (never one per identity). */
-  async function hydrate(rows: Array<Selectable<DB["identities"]>>, q: Db = db): Promise<Identity[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => String(r.id));
-    const [creds, idents, vas, ras] = await Promise.all([
-      q.selectFrom("identity_credentials").selectAll().where("identity_id", "in", ids).execute(),
-      q.selectFrom("identity_credential_identifiers").select(["credential_id", "identifier"]).where("identity_id", "in", ids).orderBy("identifier").execute(),
-      q.selectFrom("identity_verifiable_addresses").selectAll().where("identity_id", "in", ids).orderBy("created_at").orderBy("id").execute(),
-      q.selectFrom("identity_recovery_addresses").selectAll().where("identity_id", "in", ids).orderBy("created_at").orderBy("id").execute(),
-    ]);
+  /** The child tables loaded with an identity, and the columns of each. */
+  const CHILDREN = [
+    { as: "creds", table: "identity_credentials", columns: ["id", "type", "config", "version", "created_at", "updated_at"] },
+    { as: "idents", table: "identity_credential_identifiers", columns: ["credential_id", "identifier"] },
+    { as: "vas", table: "identity_verifiable_addresses", columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"] },
+    { as: "ras", table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"] },
+  ] as const;
+
+  /**
+   * One statement loads identities with their credentials, identifiers and addresses (correlated JSON subqueries over
+   * the identity_id indexes), so a login or a GET is one indexed read, never one query per child table.
+   * PostgreSQL and SQLite use Kysely's JSON helpers. Kysely's MySQL helper casts `AS json` and wraps the subquery in a
+   * derived table, both of which MariaDB rejects (a derived table cannot see the outer row), so MySQL/MariaDB get a
+   * plain correlated `json_arrayagg(json_object(...))`, returned as text and parsed by the codec.
+   */
+  function childArray(child: (typeof CHILDREN)[number]): RawBuilder<unknown> {
+    if (database.dialect === "mysql") {
+      const pairs = sql.join(child.columns.map((c) => sql`${sql.lit(c)}, ${sql.ref(`ch.${c}`)}`));
+      return sql`(select coalesce(json_arrayagg(json_object(${pairs})), '[]') from ${sql.table(child.table)} as ch where ch.identity_id = identities.id)`;
+    }
+    const sub = db
+      .selectFrom(`${child.table} as ch` as "identity_credentials as ch")
+      .select(child.columns.map((c) => sql.ref(`ch.${c}`).as(c)))
+      .whereRef("ch.identity_id", "=", sql.ref("identities.id") as unknown as "ch.identity_id");
+    return (database.dialect === "postgres" ? pgHelpers.jsonArrayFrom(sub) : sqliteHelpers.jsonArrayFrom(sub)) as RawBuilder<unknown>;
+  }
+
+  function selectFull(q: Db = db) {
+    return q
+      .selectFrom("identities")
+      .selectAll("identities")
+      .select(CHILDREN.map((child) => childArray(child).as(child.as)));
+  }
+
+  type FullRow = Awaited<ReturnType<ReturnType<typeof selectFull>["execute"]>>[number];
+  const arr = <T>(v: unknown): T[] => (codec.parseJson<T[] | null>(v) ?? []);
+  const byCreatedThenId = (a: { created_at: string; id: string }, b: { created_at: string; id: string }) =>
+    a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+  function hydrate(r: FullRow): Identity {
+    const identity: Identity = {
+      id: String(r.id),
+      schema_id: String(r.schema_id),
+      state: r.state === "inactive" ? "inactive" : "active",
+      traits: codec.parseJson<Record<string, unknown>>(r.traits) ?? {},
+      metadata_public: r.metadata_public === null ? null : codec.parseJson(r.metadata_public),
+      metadata_admin: r.metadata_admin === null ? null : codec.parseJson(r.metadata_admin),
+      organization_id: r.organization_id === null ? null : String(r.organization_id),
+      verifiable_addresses: [],
+      recovery_addresses: [],
+      credentials: {},
+      created_at: String(r.created_at),
+      updated_at: String(r.updated_at),
+    };
+    if (r.external_id !== null && r.external_id !== undefined) identity.external_id = String(r.external_id);
     const identsByCred = new Map<string, string[]>();
-    for (const i of idents) {
+    for (const i of arr<{ credential_id: string; identifier: string }>(r.idents)) {
       const list = identsByCred.get(i.credential_id) ?? [];
       list.push(i.identifier);
       identsByCred.set(i.credential_id, list);
     }
-    const byId = new Map<string, Identity>();
-    const out = rows.map((r) => {
-      const identity: Identity = {
-        id: String(r.id),
-        schema_id: String(r.schema_id),
-        state: r.state === "inactive" ? "inactive" : "active",
-        traits: codec.parseJson<Record<string, unknown>>(r.traits) ?? {},
-        metadata_public: r.metadata_public === null ? null : codec.parseJson(r.metadata_public),
-        metadata_admin: r.metadata_admin === null ? null : codec.parseJson(r.metadata_admin),
-        organization_id: r.organization_id === null ? null : String(r.organization_id),
-        verifiable_addresses: [],
-        recovery_addresses: [],
-        credentials: {},
-        created_at: String(r.created_at),
-        updated_at: String(r.updated_at),
-      };
-      if (r.external_id !== null && r.external_id !== undefined) identity.external_id = String(r.external_id);
-      byId.set(identity.id, identity);
-      return identity;
-    });
-    for (const c of creds) {
-      const identity = byId.get(c.identity_id);
-      if (!identity) continue;
-      const cred: Credential = {
+    for (const c of arr<{ id: string; type: string; config: unknown; version: unknown; created_at: string; updated_at: string }>(r.creds)) {
+      identity.credentials[c.type as CredentialType] = {
         id: c.id,
         type: c.type as CredentialType,
-        identifiers: identsByCred.get(c.id) ?? [],
+        identifiers: (identsByCred.get(c.id) ?? []).sort(),
         config: codec.parseJson<Record<string, unknown>>(c.config) ?? {},
         version: Number(c.version),
         created_at: c.created_at,
         updated_at: c.updated_at,
-      };
-      identity.credentials[cred.type] = cred;
+      } satisfies Credential;
     }
-    for (const a of vas) {
-      const va: VerifiableAddress = {
-        id: a.id,
-        value: a.value,
-        verified: codec.toBool(a.verified),
-        via: a.via as VerifiableAddress["via"],
-        status: a.status as VerifiableAddress["status"],
-        created_at: a.created_at,
-        updated_at: a.updated_at,
-      };
-      if (a.verified_at) va.verified_at = a.verified_at;
-      byId.get(a.identity_id)?.verifiable_addresses.push(va);
-    }
-    for (const a of ras) {
-      const ra: RecoveryAddress = { id: a.id, value: a.value, via: a.via as RecoveryAddress["via"], created_at: a.created_at, updated_at: a.updated_at };
-      byId.get(a.identity_id)?.recovery_addresses.push(ra);
-    }
-    return out;
+    type VaRow = { id: string; via: string; value: string; verified: unknown; verified_at: string | null; status: string; created_at: string; updated_at: string };
+    identity.verifiable_addresses = arr<VaRow>(r.vas)
+      .sort(byCreatedThenId)
+      .map((a) => {
+        const va: VerifiableAddress = {
+          id: a.id,
+          value: a.value,
+          verified: codec.toBool(a.verified),
+          via: a.via as VerifiableAddress["via"],
+          status: a.status as VerifiableAddress["status"],
+          created_at: a.created_at,
+          updated_at: a.updated_at,
+        };
+        if (a.verified_at) va.verified_at = a.verified_at;
+        return va;
+      });
+    identity.recovery_addresses = arr<RecoveryAddress>(r.ras)
+      .sort(byCreatedThenId)
+      .map((a) => ({ id: a.id, value: a.value, via: a.via, created_at: a.created_at, updated_at: a.updated_at }));
+    return identity;
   }
 
   return {
@@ -195,7 +226,7 @@ export function createIdentityRepo(database: Database) {
           await writeChildren(trx, identity);
         });
       } catch (e) {
-        if (isUniqueViolation(e)) throw duplicate(e);
+        if (codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;
       }
     },
@@ -216,7 +247,7 @@ export function createIdentityRepo(database: Database) {
           return true;
         });
       } catch (e) {
-        if (isUniqueViolation(e)) throw duplicate(e);
+        if (codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;
       }
     },
@@ -227,29 +258,27 @@ export function createIdentityRepo(database: Database) {
     },
 
     async get(id: string): Promise<Identity | undefined> {
-      const rows = await db.selectFrom("identities").selectAll().where("id", "=", id).execute();
-      return (await hydrate(rows))[0];
+      const row = await selectFull().where("identities.id", "=", id).executeTakeFirst();
+      return row ? hydrate(row) : undefined;
     },
 
     async getByExternalId(externalId: string): Promise<Identity | undefined> {
-      const rows = await db.selectFrom("identities").selectAll().where("external_id", "=", externalId).execute();
-      return (await hydrate(rows))[0];
+      const row = await selectFull().where("identities.external_id", "=", externalId).executeTakeFirst();
+      return row ? hydrate(row) : undefined;
     },
 
     /** The identity owning a credential identifier of a type (login). */
     async findByCredentialIdentifier(type: CredentialType, identifier: string): Promise<Identity | undefined> {
-      const row = await db
-        .selectFrom("identity_credential_identifiers")
-        .select("identity_id")
-        .where("type", "=", type)
-        .where("identifier", "=", identifier)
+      const row = await selectFull()
+        .where("identities.id", "=", (eb) =>
+          eb.selectFrom("identity_credential_identifiers").select("identity_id").where("type", "=", type).where("identifier", "=", identifier),
+        )
         .executeTakeFirst();
-      if (!row) return undefined;
-      return this.get(row.identity_id);
+      return row ? hydrate(row) : undefined;
     },
 
     async list(q: ListIdentitiesQuery): Promise<Identity[]> {
-      let query = db.selectFrom("identities").selectAll("identities");
+      let query = selectFull();
       if (q.after) query = query.where("identities.id", ">", q.after);
       if (q.ids && q.ids.length) query = query.where("identities.id", "in", q.ids);
       if (q.organizationId) query = query.where("identities.organization_id", "=", q.organizationId);
@@ -260,7 +289,7 @@ export function createIdentityRepo(database: Database) {
         );
       }
       const rows = await query.orderBy("identities.id").limit(q.pageSize).execute();
-      return hydrate(rows);
+      return rows.map(hydrate);
     },
 
     async delete(id: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Clock } from "../util/clock.ts";
-import { AppError, errors } from "../util/app-error.ts";
+import type { AppError} from "../util/app-error.ts";
+import { errors } from "../util/app-error.ts";
 import { newId } from "../util/ids.ts";
 import { applyJsonPatch, JsonPatchError } from "../util/json-patch.ts";
 import type { IdentitySchemaRegistry } from "./schema/registry.ts";
