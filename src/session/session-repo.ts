@@ -78,7 +78,18 @@ const toRecovery = (a: AddressRow): RecoveryAddress => ({
   updated_at: a.updated_at,
 });
 
-export function createSessionRepo(database: Database) {
+/**
+ * Optional capability of a SQLite `Database`: the better-sqlite3 handle (structurally typed). When present, the whoami
+ * statement is prepared once on it and run synchronously; Kysely's SQLite driver would re-prepare it on every call,
+ * which costs several times more than running it. Connection guidance: prefer a dedicated read-only connection on the
+ * same file (WAL snapshots show only committed rows); the writer's connection would also see rows of a transaction
+ * still open on it.
+ */
+export interface SqliteHandle {
+  prepare(source: string): { get(...params: unknown[]): unknown };
+}
+
+export function createSessionRepo(database: Database & { sqlite?: SqliteHandle }) {
   const { db } = database;
   const jsonArrayFrom =
     database.dialect === "postgres" ? postgresJsonArrayFrom : database.dialect === "mysql" ? mysqlJsonArrayFrom : sqliteJsonArrayFrom;
@@ -121,6 +132,14 @@ export function createSessionRepo(database: Database) {
   const sentinelAt = byToken.parameters.indexOf(SENTINEL);
   if (sentinelAt < 0) throw new Error("session repo: token parameter not found in the compiled whoami query");
   type ByTokenRow = typeof byToken extends CompiledQuery<infer R> ? R : never;
+  const preparedByToken = database.dialect === "sqlite" && database.sqlite ? database.sqlite.prepare(byToken.sql) : undefined;
+
+  async function rowByTokenHash(tokenHash: string): Promise<ByTokenRow | undefined> {
+    const parameters = byToken.parameters.slice();
+    parameters[sentinelAt] = tokenHash;
+    if (preparedByToken) return preparedByToken.get(...parameters) as ByTokenRow | undefined;
+    return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
+  }
 
   return {
     async insert(session: SessionRecord, tokenHash: string, logoutTokenHash: string, now: string): Promise<void> {
@@ -149,10 +168,7 @@ export function createSessionRepo(database: Database) {
      * whether it is usable. One indexed read.
      */
     async findByTokenHash(tokenHash: string): Promise<{ session: SessionRecord; identity: Identity } | undefined> {
-      const parameters = byToken.parameters.slice();
-      parameters[sentinelAt] = tokenHash;
-      const res = await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters));
-      const r = res.rows[0];
+      const r = await rowByTokenHash(tokenHash);
       if (!r) return undefined;
       const identity: Identity = {
         id: r.identity_id,

@@ -24,7 +24,8 @@ export const UI_BASE = "http://127.0.0.1:4455/";
 
 export async function createSessionHarness(opts: { lifespan?: number; earliestPossibleExtend?: number; persistent?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tessera-session-"));
-  const database = createDatabase(`sqlite://${join(dir, "t.db")}`);
+  const file = join(dir, "t.db");
+  const database = createDatabase(`sqlite://${file}`);
   await migrator(database).up();
   const clock = createManualClock(new Date("2026-12-03T10:00:00.000Z"));
   const repo = createIdentityRepo(database);
@@ -78,6 +79,8 @@ export async function createSessionHarness(opts: { lifespan?: number; earliestPo
   }
 
   return {
+    /** The SQLite file (for a second, read-only connection). */
+    file,
     database,
     clock,
     repo,
