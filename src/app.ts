@@ -5,6 +5,7 @@ import { createDatabase, type Database } from "./persistence/db.ts";
 import { loadIdentitySchemas, type IdentitySchemaRegistry } from "./identity/schema/registry.ts";
 import { createPasswordHasher, type HasherConfig, type PasswordHasher } from "./security/hash/hasher.ts";
 import { createIdentityRepo } from "./identity/identity-repo.ts";
+import { createPasswordPolicy } from "./security/password/password-policy.ts";
 import { createIdentityService } from "./identity/identity-service.ts";
 import { registerIdentityAdminRoutes } from "./identity/admin-routes.ts";
 import { registerSchemaRoutes } from "./identity/schema-routes.ts";
@@ -66,7 +67,13 @@ export async function createDeps(opts: AppOptions) {
   const database = opts.database ?? createDatabase(config.dsn, { cwd: baseDir });
   const repo = createIdentityRepo(database);
   const identities = createIdentityService({ repo, schemas, hasher, clock });
-  return { config, clock, logger, schemas, hasher, database, repo, identities, publicBaseUrl: publicBaseUrl(config) };
+  // One policy per process: its breach-check cache and circuit breaker live in the instance.
+  const passwordPolicy = createPasswordPolicy(config.selfservice.methods.password.config, {
+    fetch: globalThis.fetch,
+    now: () => clock.now().getTime(),
+    log: (event, fields) => logger.warn({ event, ...fields }, "password policy"),
+  });
+  return { config, clock, logger, schemas, hasher, passwordPolicy, database, repo, identities, publicBaseUrl: publicBaseUrl(config) };
 }
 
 export type Deps = Awaited<ReturnType<typeof createDeps>>;

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { createApp } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
-import { migrator } from "../persistence/migrate.ts";
+import { ensureMigrated } from "../persistence/migrate.ts";
 import { createLogger } from "../util/logger.ts";
 import { configFileOf, parseArgs } from "./args.ts";
 
@@ -40,18 +40,13 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   }
 
   const app = await createApp({ config, baseDir: configDir, logger, dev });
-  const m = migrator(app.deps.database);
-  const pending = await m.pending();
-  if (pending.length) {
-    if (!dev) {
-      process.stderr.write(
-        `database: ${pending.length} migration(s) pending (${pending.join(", ")}); run: tessera migrate sql up${file ? ` -c ${file}` : " -e"} --yes\n`,
-      );
-      await app.close();
-      return 1;
-    }
-    const applied = await m.up();
-    logger.info({ applied }, "applied migrations (--dev)");
+  try {
+    const applied = await ensureMigrated(app.deps.database, { dev, configFile: file });
+    if (applied.length) logger.info({ applied }, "applied migrations (--dev)");
+  } catch (e) {
+    process.stderr.write(`database: ${(e as Error).message}\n`);
+    await app.close();
+    return 1;
   }
 
   await app.public.listen({ host: config.serve.public.host || "0.0.0.0", port: config.serve.public.port });

@@ -244,6 +244,8 @@ export function createIdentityRepo(database: Database) {
           await trx.deleteFrom("identity_verifiable_addresses").where("identity_id", "=", identity.id).execute();
           await trx.deleteFrom("identity_recovery_addresses").where("identity_id", "=", identity.id).execute();
           await writeChildren(trx, identity);
+          // An identity made inactive loses every session at once, in the same transaction as the change.
+          if (identity.state === "inactive") await trx.deleteFrom("sessions").where("identity_id", "=", identity.id).execute();
           return true;
         });
       } catch (e) {
