@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   js.configs.recommended,
@@ -12,5 +13,6 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  { files: ["**/*.js"], languageOptions: { globals: globals.node } },
   { ignores: ["node_modules", "data", "dist"] },
 );
