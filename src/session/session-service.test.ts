@@ -139,9 +139,10 @@ describe("session lookup", () => {
     const a = await h.login(identity);
     const b = await h.login(identity);
     const c = await h.login(identity);
-    await h.repo.update({ ...identity, state: "inactive" });
+    // A state flipped behind the repository's back: the lookup itself refuses an inactive identity.
+    await h.database.db.updateTable("identities").set({ state: "inactive" }).where("id", "=", identity.id).execute();
     assert.equal(await h.sessions.fromToken(a.token), undefined);
-    await h.repo.update({ ...identity, state: "active" });
+    await h.database.db.updateTable("identities").set({ state: "active" }).where("id", "=", identity.id).execute();
     assert.ok(await h.sessions.fromToken(a.token));
     assert.equal(await h.sessions.revokeAllForIdentity(identity.id, c.session.id), 2);
     assert.equal(await h.sessions.fromToken(a.token), undefined);
@@ -150,6 +151,15 @@ describe("session lookup", () => {
     await h.repo.delete(identity.id);
     assert.equal(await h.sessions.fromToken(c.token), undefined);
     assert.equal(await h.sessions.sessions.get(c.session.id), undefined);
+  });
+
+  test("the identity repository ends every session when the identity becomes inactive; reactivation revives none", async () => {
+    const identity = await h.createIdentity();
+    const a = await h.login(identity);
+    await h.repo.update({ ...identity, state: "inactive" });
+    assert.equal(await h.sessions.fromToken(a.token), undefined);
+    await h.repo.update({ ...identity, state: "active" });
+    assert.equal(await h.sessions.fromToken(a.token), undefined);
   });
 
   test("issue with previous: new id and token, previous revoked, methods carried over", async () => {
