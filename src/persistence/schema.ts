@@ -119,6 +119,38 @@ export interface SelfserviceErrorsTable {
   created_at: Timestamp;
 }
 
+export type CourierMessageStatus = "queued" | "processing" | "sent" | "abandoned";
+
+/** The courier outbox (see `migrations/20261203000003_courier.ts`). `body` is the plaintext body. */
+export interface CourierMessagesTable {
+  id: string;
+  type: "email" | "phone";
+  channel: string;
+  status: CourierMessageStatus;
+  template_type: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  html_body: string | null;
+  template_data: JsonText;
+  send_count: Defaulted<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: Timestamp | null;
+  claim_token: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One delivery attempt of a courier message; `error` is JSON or null. */
+export interface CourierMessageDispatchesTable {
+  id: string;
+  message_id: string;
+  status: "failed" | "success";
+  error: JsonText | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 /** Every table of Tessera. Add a table here in the same change as its migration. */
 export interface DB {
   identities: IdentitiesTable;
@@ -129,4 +161,6 @@ export interface DB {
   sessions: SessionsTable;
   selfservice_flows: SelfserviceFlowsTable;
   selfservice_errors: SelfserviceErrorsTable;
+  courier_messages: CourierMessagesTable;
+  courier_message_dispatches: CourierMessageDispatchesTable;
 }
