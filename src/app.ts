@@ -13,6 +13,11 @@ import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpInstance, requireApiKey } from "./http/server.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
+import { createSessionService } from "./session/session-service.ts";
+import { registerSessionRoutes } from "./session/routes.ts";
+import { registerSessionAdminRoutes } from "./session/admin-routes.ts";
+import { registerLogoutRoutes } from "./flow/logout/routes.ts";
+import { wireFlows } from "./flow/index.ts";
 
 /**
  * The composition root: the only place that knows every factory. `createApp` wires plain factories into the public and
@@ -73,7 +78,9 @@ export async function createDeps(opts: AppOptions) {
     now: () => clock.now().getTime(),
     log: (event, fields) => logger.warn({ event, ...fields }, "password policy"),
   });
-  return { config, clock, logger, schemas, hasher, passwordPolicy, database, repo, identities, publicBaseUrl: publicBaseUrl(config) };
+  const base = publicBaseUrl(config);
+  const sessions = createSessionService({ database, repo, clock, config, publicBaseUrl: base, dev: opts.dev ?? false });
+  return { config, clock, logger, schemas, hasher, passwordPolicy, database, repo, identities, sessions, publicBaseUrl: base };
 }
 
 export type Deps = Awaited<ReturnType<typeof createDeps>>;
@@ -96,6 +103,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   registerHealthRoutes(pub, deps);
   registerSchemaRoutes(pub, deps);
+  registerSessionRoutes(pub, deps);
+  registerLogoutRoutes(pub, deps);
+  // Also registers CORS for the whole public listener (error responses included).
+  await wireFlows(pub, { ...deps, policy: deps.passwordPolicy });
 
   const admin = createHttpInstance({ logger: logger.child({ listener: "admin" }), bodyLimit: config.serve.admin.request_body_limit });
   requireApiKey(admin, config.serve.admin.api_keys ?? []);
@@ -110,6 +121,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registerHealthRoutes(scope, deps);
     registerSchemaRoutes(scope, deps);
     registerIdentityAdminRoutes(scope, { identities: deps.identities, repo: deps.repo, publicBaseUrl: deps.publicBaseUrl });
+    registerSessionAdminRoutes(scope, deps);
   };
   await admin.register(adminRoutes, { prefix: "/admin" });
   await admin.register(adminRoutes);
