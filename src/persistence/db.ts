@@ -108,6 +108,29 @@ function openSqlite(p: ParsedDsn): SQLite.Database {
   conn.pragma("synchronous = NORMAL");
   conn.pragma("foreign_keys = ON");
   conn.pragma("busy_timeout = 5000");
+  return withStatementCache(conn);
+}
+
+/**
+ * Kysely's SQLite driver calls `prepare(sql)` for every query; preparing costs several times more than running a
+ * small indexed read. better-sqlite3 statements are reusable and the driver is synchronous, so statements are kept by
+ * SQL text (bounded, least recently used first out). Streaming (`iterate`) is not used by Tessera.
+ */
+const STATEMENT_CACHE_SIZE = 500;
+function withStatementCache(conn: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = conn.prepare.bind(conn);
+  conn.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as SQLite.Database["prepare"];
   return conn;
 }
 

@@ -35,7 +35,7 @@ describeEachDatabase("migrations", (ctx) => {
 
   test("serve refuses a fresh database and names the command", async () => {
     await assert.rejects(ensureMigrated(database, { configFile: "kratos.yml" }), (e: Error) => {
-      assert.match(e.message, /2 pending migration\(s\)/);
+      assert.match(e.message, new RegExp(`${ALL.length} pending migration\\(s\\)`));
       assert.match(e.message, /tessera migrate sql up -c kratos\.yml --yes/);
       return true;
     });
@@ -49,15 +49,15 @@ describeEachDatabase("migrations", (ctx) => {
     assert.deepEqual(await m.up(), ALL);
     assert.deepEqual(await m.up(), [], "second up is a no-op");
     assert.deepEqual(await m.pending(), []);
-    assert.deepEqual((await tables(database)).sort(), [...TABLES_1, ...TABLES_2].sort());
+    const all = await tables(database);
+    for (const t of [...TABLES_1, ...TABLES_2]) assert.ok(all.includes(t), `table ${t} exists`);
 
-    assert.equal(await m.down(), "20261203000002_sessions_flows");
-    assert.deepEqual((await tables(database)).sort(), [...TABLES_1].sort());
-    assert.deepEqual(await m.status(), [
-      { name: ALL[0], applied: true },
-      { name: ALL[1], applied: false },
-    ]);
-    assert.equal(await m.down(), "20261203000001_identities");
+    // Revert one at a time, newest first; each step leaves exactly the older ones applied.
+    for (let i = ALL.length - 1; i >= 0; i--) {
+      assert.equal(await m.down(), ALL[i]);
+      assert.deepEqual(await m.status(), ALL.map((name, k) => ({ name, applied: k < i })));
+      if (i === 1) assert.deepEqual((await tables(database)).sort(), [...TABLES_1].sort());
+    }
     assert.deepEqual(await tables(database), []);
     assert.equal(await m.down(), null, "nothing left to revert");
 
