@@ -151,6 +151,18 @@ export interface CourierMessageDispatchesTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Brute-force counters (`security/throttle/sql-store.ts`). Keys are opaque (`id:<HMAC hex>`); times are integer
+ * milliseconds since the epoch, not ISO text (the upserts compute with them). PostgreSQL returns bigint as a string.
+ */
+export interface ThrottlesTable {
+  throttle_key: string;
+  count: number;
+  last_at: number | string;
+  expires_at: number | string;
+  locked_until: number | string | null;
+}
+
 /** Every table of Tessera. Add a table here in the same change as its migration. */
 export interface DB {
   identities: IdentitiesTable;
@@ -163,4 +175,5 @@ export interface DB {
   selfservice_errors: SelfserviceErrorsTable;
   courier_messages: CourierMessagesTable;
   courier_message_dispatches: CourierMessageDispatchesTable;
+  throttles: ThrottlesTable;
 }

@@ -1,0 +1,179 @@
+import { sql } from "kysely";
+import type { Kysely, RawBuilder } from "kysely";
+import type { Database } from "../../persistence/db.ts";
+import type { DB } from "../../persistence/schema.ts";
+import { codec } from "../../persistence/codec.ts";
+import type { ThrottleState, ThrottleStore } from "./store.ts";
+
+/**
+ * `ThrottleStore` on the application database (table `throttles`, migration `20261203000004_throttles`).
+ *
+ * Atomicity comes from one statement per increment:
+ * - SQLite and PostgreSQL: `INSERT .. ON CONFLICT (throttle_key) DO UPDATE .. RETURNING` (SQLite >= 3.35). The SET
+ *   expressions all see the row as it was before the statement.
+ * - MySQL/MariaDB (no RETURNING): `INSERT .. ON DUPLICATE KEY UPDATE` then `SELECT .. FOR UPDATE` in the same
+ *   transaction, so the row read back is ours and no other writer touches it in between. MySQL evaluates the SET
+ *   list left to right with later items seeing earlier assignments; the order below relies on that. Concurrent
+ *   inserts of a brand-new key can deadlock on InnoDB's duplicate-key locks: such transactions are retried.
+ * Expired rows are reset by the next write and ignored by reads; `prune()` deletes them, and the store runs it by
+ * itself at most once per `pruneEveryMs` (default 10 minutes) after a write, without waiting for it.
+ */
+export interface SqlThrottleStoreOptions {
+  pruneEveryMs?: number;
+  /** Told about background prune failures. */
+  onError?: (e: unknown) => void;
+}
+
+const MAX_RETRIES = 10;
+
+export function createSqlThrottleStore(database: Database, opts: SqlThrottleStoreOptions = {}): ThrottleStore {
+  const db = database.db;
+  const mysql = database.dialect === "mysql";
+  const pruneEvery = opts.pruneEveryMs ?? 10 * 60_000;
+  let lastPrune = 0;
+
+  const toState = (r: { count: unknown; last_at: unknown; expires_at: unknown; locked_until: unknown }): ThrottleState => ({
+    count: codec.toNumber(r.count),
+    last_at: codec.toNumber(r.last_at),
+    expires_at: codec.toNumber(r.expires_at),
+    locked_until: r.locked_until === null || r.locked_until === undefined ? null : codec.toNumber(r.locked_until),
+  });
+
+  const readForUpdate = (trx: Kysely<DB>, key: string) =>
+    sql<RowShape>`select count, last_at, expires_at, locked_until from throttles where throttle_key = ${key} for update`.execute(trx);
+
+  /** Runs an upsert atomically and returns the row after it. */
+  async function upsert(key: string, now: number, portable: RawBuilder<RowShape>, mysqlUpsert: RawBuilder<unknown>): Promise<ThrottleState> {
+    maybePrune(now);
+    if (!mysql) {
+      const row = (await portable.execute(db)).rows[0];
+      if (!row) throw new Error("throttle upsert returned no row");
+      return toState(row);
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await mysqlUpsert.execute(trx);
+          const row = (await readForUpdate(trx, key)).rows[0];
+          if (!row) throw new Error("throttle upsert lost its row");
+          return toState(row);
+        });
+      } catch (e) {
+        if (attempt >= MAX_RETRIES || !isRetryable(e)) throw e;
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 8 * (attempt + 1)));
+      }
+    }
+  }
+
+  function maybePrune(now: number): void {
+    if (now - lastPrune < pruneEvery) return;
+    lastPrune = now;
+    prune(now).catch((e: unknown) => opts.onError?.(e));
+  }
+
+  async function prune(now: number): Promise<number> {
+    const r = await db.deleteFrom("throttles").where("expires_at", "<=", now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  return {
+    fail(key, now, ttlMs) {
+      const exp = now + ttlMs;
+      const portable = sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${key}, 1, ${now}, ${exp}, null)
+        on conflict (throttle_key) do update set
+          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
+          locked_until = case when throttles.expires_at <= excluded.last_at then null else throttles.locked_until end,
+          expires_at = case when throttles.expires_at > excluded.last_at and throttles.locked_until is not null
+            and throttles.locked_until > excluded.expires_at then throttles.locked_until else excluded.expires_at end,
+          last_at = excluded.last_at
+        returning count, last_at, expires_at, locked_until`;
+      // Left to right: count and locked_until read the old expires_at; expires_at reads the new locked_until.
+      const my = sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${key}, 1, ${now}, ${exp}, null)
+        on duplicate key update
+          count = if(expires_at <= values(last_at), 1, count + 1),
+          locked_until = if(expires_at <= values(last_at), null, locked_until),
+          expires_at = if(locked_until is not null and locked_until > values(expires_at), locked_until, values(expires_at)),
+          last_at = values(last_at)`;
+      return upsert(key, now, portable, my);
+    },
+
+    async get(key, now) {
+      const row = await db
+        .selectFrom("throttles")
+        .select(["count", "last_at", "expires_at", "locked_until"])
+        .where("throttle_key", "=", key)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      return row ? toState(row) : null;
+    },
+
+    async lock(key, until) {
+      const expires = sql<number>`case when expires_at < ${until} then ${until} else expires_at end`;
+      const started = await db
+        .updateTable("throttles")
+        .set({ expires_at: expires, locked_until: until })
+        .where("throttle_key", "=", key)
+        .where("locked_until", "is", null)
+        .executeTakeFirst();
+      if (Number(started.numUpdatedRows) > 0) return true;
+      await db
+        .updateTable("throttles")
+        .set({ expires_at: expires, locked_until: until })
+        .where("throttle_key", "=", key)
+        .where("locked_until", "<", until)
+        .executeTakeFirst();
+      return false;
+    },
+
+    async claim(key, expectedLastAt, now) {
+      const r = await db
+        .updateTable("throttles")
+        .set({ last_at: now })
+        .where("throttle_key", "=", key)
+        .where("last_at", "=", expectedLastAt)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+
+    async reset(key) {
+      await db.deleteFrom("throttles").where("throttle_key", "=", key).execute();
+    },
+
+    async hit(key, now, windowMs) {
+      const end = now + windowMs;
+      const portable = sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${key}, 1, ${now}, ${end}, null)
+        on conflict (throttle_key) do update set
+          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
+          expires_at = case when throttles.expires_at <= excluded.last_at then excluded.expires_at else throttles.expires_at end,
+          last_at = excluded.last_at
+        returning count, last_at, expires_at, locked_until`;
+      // Left to right: count and expires_at both read the old expires_at (expires_at is assigned after count).
+      const my = sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${key}, 1, ${now}, ${end}, null)
+        on duplicate key update
+          count = if(expires_at <= values(last_at), 1, count + 1),
+          expires_at = if(expires_at <= values(last_at), values(expires_at), expires_at),
+          last_at = values(last_at)`;
+      return (await upsert(key, now, portable, my)).count;
+    },
+
+    prune,
+  };
+}
+
+interface RowShape {
+  count: unknown;
+  last_at: unknown;
+  expires_at: unknown;
+  locked_until: unknown;
+}
+
+/** InnoDB deadlock (1213) or lock wait timeout (1205); SQLite busy. */
+function isRetryable(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const o = e as { errno?: unknown; code?: unknown };
+  return o.errno === 1213 || o.errno === 1205 || o.code === "ER_LOCK_DEADLOCK" || o.code === "SQLITE_BUSY";
+}

@@ -1,0 +1,179 @@
+import type { Logger } from "pino";
+import type { Config } from "../../config/config.ts";
+import type { Database } from "../../persistence/db.ts";
+import type { Clock } from "../../util/clock.ts";
+import { createRedisThrottleStore } from "./redis-store.ts";
+import { createSqlThrottleStore } from "./sql-store.ts";
+import { ipSubject, throttleKey, throttleSubject } from "./keys.ts";
+import { tooManyAttempts } from "./messages.ts";
+import type { ThrottleState, ThrottleStore } from "./store.ts";
+
+export { createSqlThrottleStore } from "./sql-store.ts";
+export { createRedisThrottleStore } from "./redis-store.ts";
+export { createMemoryThrottleStore } from "./memory-store.ts";
+export { clientIp, trustedProxyMatcher } from "./client-ip.ts";
+export { registerIpRateLimit, registerThrottleAdminRoutes } from "./routes.ts";
+export type { ThrottleState, ThrottleStore } from "./store.ts";
+
+/**
+ * The brute-force policy (`security.brute_force.*`) over a `ThrottleStore`. Callers guard every guessable secret
+ * (password, login/registration code, recovery and verification codes, later second factors):
+ *
+ *   await throttle.check(identifier, ip);   // BEFORE any account lookup or hashing; throws the 429 AppError
+ *   ok ? await throttle.succeeded(identifier) : await throttle.failed(identifier, ip);
+ *
+ * Identifier rule: failures 1..free_attempts carry no wait; after failure n >= free_attempts the next attempt must
+ * wait min(max_delay, 1s x 2^(n - free_attempts)); at n >= max_consecutive_failures the identifier is locked for
+ * `lockout` (and relocked by each further failure once a lock ends: one guess per lockout period, never a permanent
+ * lock). A success or `clear()` (completed recovery, admin) resets it. Counters are forgotten after
+ * max(24h, 2 x lockout, 2 x max_delay) without a failure.
+ * IP rule: `ip.max_failures` failures from one IP (IPv6: one /64) in an `ip.window` refuse further attempts from it
+ * until the window ends.
+ * Nothing here looks an account up, so known and unknown identifiers are throttled, timed and answered identically.
+ * With `enabled: false` every method allows everything and touches no store.
+ */
+export interface ThrottleDeps {
+  store: ThrottleStore;
+  config: Pick<Config, "security">;
+  clock: Clock;
+  /** HMAC key for store keys: `config.secrets.default[0]`. */
+  secret: string;
+  /**
+   * Called once when an identifier's lockout episode starts, with the normalized identifier, e.g. to queue the
+   * `login_throttled` email when an account has it. Not awaited by `failed()` (the response must not wait or reveal
+   * anything); failures are logged.
+   */
+  onLockout?: (identifier: string) => Promise<void>;
+  log?: Pick<Logger, "warn" | "info">;
+}
+
+export interface ThrottleStatus {
+  count: number;
+  last_failure_at: Date;
+  locked_until: Date | null;
+  /** When the next attempt is allowed; null when it is allowed now. */
+  next_attempt_at: Date | null;
+}
+
+/** The wait after the n-th consecutive failure (ms). Exported for the docs' table and the tests. */
+export function delayAfter(failures: number, freeAttempts: number, maxDelayMs: number): number {
+  if (failures < freeAttempts || failures <= 0) return 0;
+  const exp = failures - freeAttempts;
+  return exp >= 40 ? maxDelayMs : Math.min(maxDelayMs, 1000 * 2 ** exp);
+}
+
+export function createThrottle(deps: ThrottleDeps) {
+  const { store, clock, secret, onLockout, log } = deps;
+  const bf = deps.config.security.brute_force;
+  const idc = bf.identifier;
+  const idTtl = Math.max(24 * 3_600_000, 2 * idc.lockout, 2 * idc.max_delay);
+  const perIpMessages = bf.messages.per_address * 4;
+
+  const idKey = (identifier: string) => throttleKey(secret, "id", throttleSubject(identifier));
+  const ipfKey = (ip: string) => throttleKey(secret, "ipf", ipSubject(ip));
+
+  /** When the next attempt for this identifier state is allowed (ms). */
+  const nextAt = (s: ThrottleState): number => {
+    const delayed = s.last_at + delayAfter(s.count, idc.free_attempts, idc.max_delay);
+    return Math.max(delayed, s.locked_until ?? 0);
+  };
+
+  return {
+    /**
+     * Before evaluating a secret for `identifier` from `ip`. Resolves when the attempt may be evaluated; throws the
+     * 429 AppError (`self_service_too_many_attempts`, Retry-After) otherwise. When the identifier is in its delay
+     * phase, of several concurrent attempts only one is let through (a compare-and-set on the store).
+     */
+    async check(identifier: string, ip: string): Promise<void> {
+      if (!bf.enabled) return;
+      const now = clock.now().getTime();
+      const key = idKey(identifier);
+      const [id, ipf] = await Promise.all([store.get(key, now), store.get(ipfKey(ip), now)]);
+      if (ipf && ipf.count >= bf.ip.max_failures) throw tooManyAttempts(now, ipf.expires_at, false);
+      if (!id) return;
+      const next = nextAt(id);
+      const locked = id.locked_until !== null && id.locked_until > now;
+      if (next > now) throw tooManyAttempts(now, next, locked);
+      // Waiting phase over: exactly one concurrent attempt takes it; the others wait one more step.
+      if (id.count >= idc.free_attempts && !(await store.claim(key, id.last_at, now))) {
+        const again = await store.get(key, now);
+        throw tooManyAttempts(now, again ? Math.max(nextAt(again), now + 1000) : now + 1000, false);
+      }
+    },
+
+    /** After a wrong secret. Counts the identifier and the IP; starts the lockout (and `onLockout`) when due. */
+    async failed(identifier: string, ip: string): Promise<void> {
+      if (!bf.enabled) return;
+      const now = clock.now().getTime();
+      const key = idKey(identifier);
+      const [state] = await Promise.all([store.fail(key, now, idTtl), store.hit(ipfKey(ip), now, bf.ip.window)]);
+      if (state.count < idc.max_consecutive_failures) return;
+      const started = await store.lock(key, now + idc.lockout);
+      if (started) {
+        log?.info({ event: "identifier_locked", failures: state.count }, "brute-force lockout started");
+        if (onLockout) {
+          const subject = throttleSubject(identifier);
+          onLockout(subject).catch((e: unknown) => log?.warn({ event: "lockout_notification_failed", err: e }, "brute-force lockout notification failed"));
+        }
+      }
+    },
+
+    /** After a correct secret: the identifier's count starts over (the IP's failures stay counted). */
+    async succeeded(identifier: string): Promise<void> {
+      if (!bf.enabled) return;
+      await store.reset(idKey(identifier));
+    },
+
+    /**
+     * Whether one more recovery/verification/code message may go to `address` for a request from `ip`, counting it.
+     * Caps: `messages.per_address` per address and 4 x that per IP (IPv6 /64), per `messages.window`. On false the
+     * flow answers as always and sends nothing.
+     */
+    async allowMessage(address: string, ip: string): Promise<boolean> {
+      if (!bf.enabled) return true;
+      const now = clock.now().getTime();
+      const w = bf.messages.window;
+      const [perAddress, perIp] = await Promise.all([
+        store.hit(throttleKey(secret, "msg", throttleSubject(address)), now, w),
+        store.hit(throttleKey(secret, "msgip", ipSubject(ip)), now, w),
+      ]);
+      const ok = perAddress <= bf.messages.per_address && perIp <= perIpMessages;
+      if (!ok) log?.warn({ event: "message_capped", per_address: perAddress, per_ip: perIp }, "message not sent: cap reached");
+      return ok;
+    },
+
+    /** Forgets the identifier's failures and lock (a completed recovery, or the admin API). Works when disabled. */
+    async clear(identifier: string): Promise<void> {
+      await store.reset(idKey(identifier));
+    },
+
+    /** The identifier's counter, or null when it has none (never failed, reset, or forgotten). */
+    async status(identifier: string): Promise<ThrottleStatus | null> {
+      const now = clock.now().getTime();
+      const s = await store.get(idKey(identifier), now);
+      if (!s) return null;
+      const next = nextAt(s);
+      return {
+        count: s.count,
+        last_failure_at: new Date(s.last_at),
+        locked_until: s.locked_until !== null && s.locked_until > now ? new Date(s.locked_until) : null,
+        next_attempt_at: next > now ? new Date(next) : null,
+      };
+    },
+  };
+}
+
+export type Throttle = ReturnType<typeof createThrottle>;
+
+/**
+ * The store `security.brute_force.store` names: `sql` (default) on `database`, or `redis` on
+ * `security.brute_force.redis_url` (required then). Close a Redis store on shutdown (`store.close?.()`).
+ */
+export function createThrottleStoreFor(config: Pick<Config, "security">, database: Database): ThrottleStore {
+  const bf = config.security.brute_force;
+  if (bf.store === "redis") {
+    if (!bf.redis_url) throw new Error("security.brute_force.store is redis but security.brute_force.redis_url is not set");
+    return createRedisThrottleStore(bf.redis_url);
+  }
+  return createSqlThrottleStore(database);
+}
