@@ -163,6 +163,21 @@ export interface ThrottlesTable {
   locked_until: number | string | null;
 }
 
+/** One-time codes and link tokens (see `migrations/20261203000005_codes.ts`); only `secret_hash`, never a secret. */
+export interface SelfserviceCodesTable {
+  id: string;
+  flow_id: string;
+  kind: "recovery" | "verification" | "login" | "registration";
+  method: "code" | "link";
+  secret_hash: string;
+  identity_id: string | null;
+  address: string | null;
+  address_id: string | null;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 /** Every table of Tessera. Add a table here in the same change as its migration. */
 export interface DB {
   identities: IdentitiesTable;
@@ -176,4 +191,5 @@ export interface DB {
   courier_messages: CourierMessagesTable;
   courier_message_dispatches: CourierMessageDispatchesTable;
   throttles: ThrottlesTable;
+  selfservice_codes: SelfserviceCodesTable;
 }

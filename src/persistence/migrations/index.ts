@@ -3,6 +3,7 @@ import * as m20261203000001 from "./20261203000001_identities.ts";
 import * as m20261203000002 from "./20261203000002_sessions_flows.ts";
 import * as m20261203000003 from "./20261203000003_courier.ts";
 import * as m20261203000004 from "./20261203000004_throttles.ts";
+import * as m20261203000005 from "./20261203000005_codes.ts";
 
 /** One schema change: `up` applies it, `down` reverts it exactly. Both receive an untyped Kysely (frozen in time). */
 export interface Migration {
@@ -19,4 +20,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "20261203000002_sessions_flows": m20261203000002,
   "20261203000003_courier": m20261203000003,
   "20261203000004_throttles": m20261203000004,
+  "20261203000005_codes": m20261203000005,
 });
