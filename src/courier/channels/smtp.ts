@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool";
 
@@ -52,7 +53,8 @@ export function smtpTransportOptions(settings: Pick<SmtpSettings, "connection_ur
     auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
     tls: {
       rejectUnauthorized: !flag("skip_ssl_verify"),
-      servername: q.get("server_name") || host,
+      // SNI takes host names only (RFC 6066); an IP literal is checked against the certificate's IP SANs instead.
+      ...(q.get("server_name") || !isIP(host) ? { servername: q.get("server_name") || host } : {}),
     },
     maxConnections: 4,
     // Bounded waits: a hung server must fail the attempt well inside the worker's claim lease.
