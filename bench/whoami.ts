@@ -29,7 +29,7 @@ import { createDatabase, type Database } from "../src/persistence/db.ts";
 import type { DB } from "../src/persistence/schema.ts";
 import { migrator } from "../src/persistence/migrate.ts";
 import { createSessionService, registerSessionRoutes } from "../src/session/session-service.ts";
-import type { SqliteHandle } from "../src/session/session-repo.ts";
+type SqliteHandle = { prepare(source: string): unknown };
 import { systemClock } from "../src/util/clock.ts";
 import { newId } from "../src/util/ids.ts";
 

@@ -1,6 +1,5 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
-import * as pgHelpers from "kysely/helpers/postgres";
-import * as sqliteHelpers from "kysely/helpers/sqlite";
+import type { Kysely, Transaction } from "kysely";
+import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
@@ -129,35 +128,18 @@ export function createIdentityRepo(database: Database) {
   ] as const;
 
   /**
-   * One statement loads identities with their credentials, identifiers and addresses (correlated JSON subqueries over
+   * One statement loads identities with their credentials, identifiers and addresses (correlated JSON sub-selects over
    * the identity_id indexes), so a login or a GET is one indexed read, never one query per child table.
-   * PostgreSQL and SQLite use Kysely's JSON helpers. Kysely's MySQL helper casts `AS json` and wraps the subquery in a
-   * derived table, both of which MariaDB rejects (a derived table cannot see the outer row), so MySQL/MariaDB get a
-   * plain correlated `json_arrayagg(json_object(...))`, returned as text and parsed by the codec.
    */
-  function childArray(child: (typeof CHILDREN)[number]): RawBuilder<unknown> {
-    if (database.dialect === "mysql") {
-      const pairs = sql.join(child.columns.map((c) => sql`${sql.lit(c)}, ${sql.ref(`ch.${c}`)}`));
-      return sql`(select coalesce(json_arrayagg(json_object(${pairs})), '[]') from ${sql.table(child.table)} as ch where ch.identity_id = identities.id)`;
-    }
-    const sub = db
-      .selectFrom(`${child.table} as ch` as "identity_credentials as ch")
-      .select(child.columns.map((c) => sql.ref(`ch.${c}`).as(c)))
-      .whereRef("ch.identity_id", "=", sql.ref("identities.id") as unknown as "ch.identity_id");
-    return (database.dialect === "postgres" ? pgHelpers.jsonArrayFrom(sub) : sqliteHelpers.jsonArrayFrom(sub)) as RawBuilder<unknown>;
-  }
-
   function selectFull(q: Db = db) {
     return q
       .selectFrom("identities")
       .selectAll("identities")
-      .select(CHILDREN.map((child) => childArray(child).as(child.as)));
+      .select(CHILDREN.map((c) => childJsonArray(database, { ...c, fk: "identity_id", outer: "identities.id" }).as(c.as)));
   }
 
   type FullRow = Awaited<ReturnType<ReturnType<typeof selectFull>["execute"]>>[number];
   const arr = <T>(v: unknown): T[] => (codec.parseJson<T[] | null>(v) ?? []);
-  const byCreatedThenId = (a: { created_at: string; id: string }, b: { created_at: string; id: string }) =>
-    a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
   function hydrate(r: FullRow): Identity {
     const identity: Identity = {

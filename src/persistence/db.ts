@@ -117,7 +117,7 @@ function openSqlite(p: ParsedDsn): SQLite.Database {
  * SQL text (bounded, least recently used first out). Streaming (`iterate`) is not used by Tessera.
  */
 const STATEMENT_CACHE_SIZE = 500;
-function withStatementCache(conn: SQLite.Database): SQLite.Database {
+export function withStatementCache(conn: SQLite.Database, size = STATEMENT_CACHE_SIZE): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   const prepare = conn.prepare.bind(conn);
   conn.prepare = ((source: string) => {
@@ -126,7 +126,7 @@ function withStatementCache(conn: SQLite.Database): SQLite.Database {
       cache.delete(source);
     } else {
       stmt = prepare(source);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      if (cache.size >= size) cache.delete(cache.keys().next().value as string);
     }
     cache.set(source, stmt);
     return stmt;

@@ -1,11 +1,9 @@
 import { CompiledQuery } from "kysely";
 import type { Selectable } from "kysely";
-import { jsonArrayFrom as mysqlJsonArrayFrom } from "kysely/helpers/mysql";
-import { jsonArrayFrom as postgresJsonArrayFrom } from "kysely/helpers/postgres";
-import { jsonArrayFrom as sqliteJsonArrayFrom } from "kysely/helpers/sqlite";
 import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
+import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import type { Identity, RecoveryAddress, VerifiableAddress } from "../identity/identity.ts";
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
 
@@ -78,21 +76,8 @@ const toRecovery = (a: AddressRow): RecoveryAddress => ({
   updated_at: a.updated_at,
 });
 
-/**
- * Optional capability of a SQLite `Database`: the better-sqlite3 handle (structurally typed). When present, the whoami
- * statement is prepared once on it and run synchronously; Kysely's SQLite driver would re-prepare it on every call,
- * which costs several times more than running it. Connection guidance: prefer a dedicated read-only connection on the
- * same file (WAL snapshots show only committed rows); the writer's connection would also see rows of a transaction
- * still open on it.
- */
-export interface SqliteHandle {
-  prepare(source: string): { get(...params: unknown[]): unknown };
-}
-
-export function createSessionRepo(database: Database & { sqlite?: SqliteHandle }) {
+export function createSessionRepo(database: Database) {
   const { db } = database;
-  const jsonArrayFrom =
-    database.dialect === "postgres" ? postgresJsonArrayFrom : database.dialect === "mysql" ? mysqlJsonArrayFrom : sqliteJsonArrayFrom;
 
   // Built and compiled once; each call only swaps the parameter.
   const byToken = db
@@ -109,35 +94,26 @@ export function createSessionRepo(database: Database & { sqlite?: SqliteHandle }
       "identities.created_at as i_created_at",
       "identities.updated_at as i_updated_at",
     ])
-    .select((eb) => [
-      jsonArrayFrom(
-        eb
-          .selectFrom("identity_verifiable_addresses as va")
-          .select(["va.id", "va.via", "va.value", "va.verified", "va.verified_at", "va.status", "va.created_at", "va.updated_at"])
-          .whereRef("va.identity_id", "=", "identities.id")
-          .orderBy("va.created_at")
-          .orderBy("va.id"),
-      ).as("i_verifiable"),
-      jsonArrayFrom(
-        eb
-          .selectFrom("identity_recovery_addresses as ra")
-          .select(["ra.id", "ra.via", "ra.value", "ra.created_at", "ra.updated_at"])
-          .whereRef("ra.identity_id", "=", "identities.id")
-          .orderBy("ra.created_at")
-          .orderBy("ra.id"),
-      ).as("i_recovery"),
+    .select([
+      childJsonArray(database, {
+        table: "identity_verifiable_addresses",
+        columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"],
+        fk: "identity_id",
+        outer: "identities.id",
+      }).as("i_verifiable"),
+      childJsonArray(database, { table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"], fk: "identity_id", outer: "identities.id" }).as(
+        "i_recovery",
+      ),
     ])
     .where("sessions.token_hash", "=", SENTINEL)
     .compile();
   const sentinelAt = byToken.parameters.indexOf(SENTINEL);
   if (sentinelAt < 0) throw new Error("session repo: token parameter not found in the compiled whoami query");
   type ByTokenRow = typeof byToken extends CompiledQuery<infer R> ? R : never;
-  const preparedByToken = database.dialect === "sqlite" && database.sqlite ? database.sqlite.prepare(byToken.sql) : undefined;
 
   async function rowByTokenHash(tokenHash: string): Promise<ByTokenRow | undefined> {
     const parameters = byToken.parameters.slice();
     parameters[sentinelAt] = tokenHash;
-    if (preparedByToken) return preparedByToken.get(...parameters) as ByTokenRow | undefined;
     return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
   }
 
@@ -178,8 +154,8 @@ export function createSessionRepo(database: Database & { sqlite?: SqliteHandle }
         metadata_public: r.i_metadata_public === null ? null : codec.parseJson(r.i_metadata_public),
         metadata_admin: null,
         organization_id: r.i_organization_id,
-        verifiable_addresses: (codec.parseJson<AddressRow[]>(r.i_verifiable) ?? []).map(toVerifiable),
-        recovery_addresses: (codec.parseJson<AddressRow[]>(r.i_recovery) ?? []).map(toRecovery),
+        verifiable_addresses: (codec.parseJson<AddressRow[]>(r.i_verifiable) ?? []).sort(byCreatedThenId).map(toVerifiable),
+        recovery_addresses: (codec.parseJson<AddressRow[]>(r.i_recovery) ?? []).sort(byCreatedThenId).map(toRecovery),
         credentials: {},
         created_at: r.i_created_at,
         updated_at: r.i_updated_at,

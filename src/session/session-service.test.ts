@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import SQLite from "better-sqlite3";
 import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow } from "kysely";
 import { createSessionHarness, HOUR, type SessionHarness } from "../../test/session/harness.ts";
 import { createSessionService, readCookie } from "./session-service.ts";
@@ -85,39 +84,6 @@ describe("session lookup", () => {
     statements = 0;
     assert.equal(await svc.fromToken("ory_st_unknown"), undefined);
     assert.equal(statements, 1);
-  });
-
-  test("with a better-sqlite3 read handle the lookup runs on a statement prepared once, outside Kysely", async () => {
-    let kyselyStatements = 0;
-    const counter: KyselyPlugin = {
-      transformQuery: (args) => args.node,
-      transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => {
-        kyselyStatements++;
-        return args.result;
-      },
-    };
-    const reader = new SQLite(h.file, { readonly: true, fileMustExist: true });
-    let prepares = 0;
-    const sqlite = { prepare: (source: string) => (prepares++, reader.prepare(source)) };
-    try {
-      const database = { ...h.database, db: h.database.db.withPlugin(counter), sqlite };
-      const svc = createSessionService({ database, repo: h.repo, clock: h.clock, config: h.config, publicBaseUrl: "http://x/", dev: true });
-      const identity = await h.createIdentity();
-      const { token, session } = await h.login(identity);
-      kyselyStatements = 0;
-      for (let i = 0; i < 3; i++) {
-        const found = await svc.fromToken(token);
-        assert.equal(found?.session.id, session.id);
-        assert.deepEqual(found?.identity.verifiable_addresses, identity.verifiable_addresses);
-      }
-      assert.equal(await svc.fromToken("ory_st_unknown"), undefined);
-      assert.equal(prepares, 1);
-      assert.equal(kyselyStatements, 0);
-      await h.sessions.revoke(session.id);
-      assert.equal(await svc.fromToken(token), undefined, "the reader sees committed revocations");
-    } finally {
-      reader.close();
-    }
   });
 
   test("expired, revoked, unknown: undefined", async () => {

@@ -5,7 +5,7 @@ import type { IdentityRepo } from "../identity/identity-repo.ts";
 import type { Identity } from "../identity/identity.ts";
 import type { Clock } from "../util/clock.ts";
 import { newId } from "../util/ids.ts";
-import { createSessionRepo, type SqliteHandle } from "./session-repo.ts";
+import { createSessionRepo } from "./session-repo.ts";
 import {
   hashToken,
   isUsable,
@@ -40,8 +40,7 @@ export type SessionConfig = {
 };
 
 export interface SessionServiceDeps {
-  /** With `sqlite` (optional better-sqlite3 handle) the whoami read runs on a statement prepared once. */
-  database: Database & { sqlite?: SqliteHandle };
+  database: Database;
   repo: IdentityRepo;
   clock: Clock;
   config: SessionConfig;
