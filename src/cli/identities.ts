@@ -106,6 +106,7 @@ export async function runIdentitiesCommand(argv: string[]): Promise<number> {
         return await importIdentities(deps, rest[0]);
       case "list": {
         const size = Number(args.options["page-size"]?.[0] ?? 250);
+        if (!Number.isInteger(size) || size < 1 || size > 1000) throw new Error("--page-size must be an integer between 1 and 1000");
         let after: string | undefined;
         for (;;) {
           const page = await deps.repo.list({ pageSize: size, after });

@@ -46,10 +46,13 @@ test("import a .jsonl with a bad line and a schema violation, then list, get, de
   assert.match(errors[1], new RegExp(`^${jsonl}: line 5: .*nickname`));
   assert.match(imported.stdout, /^imported 4 identities, 2 failed, in \d+(\.\d+)?s$/m);
 
-  const [listed, paged] = await Promise.all([
+  const [listed, paged, badSize] = await Promise.all([
     runCli(["identities", "list", "-c", file]),
     runCli(["identities", "list", "-c", file, "--page-size", "3"]),
+    runCli(["identities", "list", "-c", file, "--page-size", "0"]),
   ]);
+  assert.equal(badSize.code, 1);
+  assert.match(badSize.stderr, /^tessera: --page-size must be an integer between 1 and \d+\n$/);
   assert.equal(listed.code, 0, listed.stderr);
   const all = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as IdentityJson);
   assert.deepEqual(all.map((i) => i.traits.email).sort(), ["ann@example.com", "bob@example.com", "cid@example.com", "fay@example.com"]);
