@@ -22,10 +22,13 @@ import { registerErrorRoutes } from "./error-routes.ts";
 import { createFlowRepo } from "./flow-repo.ts";
 import { registerLoginRoutes } from "./login/handler.ts";
 import { registerRegistrationRoutes } from "./registration/handler.ts";
+import { isSettingsSessions, registerSettingsRoutes, type AddressVerifier, type CourierPort } from "./settings/index.ts";
 
 export { registerCors } from "./cors.ts";
 export { registerLoginRoutes } from "./login/handler.ts";
 export { registerRegistrationRoutes } from "./registration/handler.ts";
+export { registerSettingsRoutes } from "./settings/index.ts";
+export type { CreateSettingsFlow } from "./settings/index.ts";
 export { registerErrorRoutes } from "./error-routes.ts";
 export { createFlowRepo } from "./flow-repo.ts";
 export { createFlowEngine } from "./engine.ts";
@@ -45,6 +48,10 @@ export interface WireFlowsDeps {
   sessions: SessionsPort;
   /** Defaults to a policy built from `selfservice.methods.password.config`. */
   policy?: PasswordPolicy;
+  /** The courier (outbox); settings queues `password_changed` and verification messages through it when present. */
+  courier?: CourierPort;
+  /** The verification flow's entry point for addresses changed in settings. */
+  verifier?: AddressVerifier;
 }
 
 /** The password policy from `selfservice.methods.password.config` (Kratos keys). */
@@ -71,5 +78,10 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps): Prom
   const strategies = createStrategies({ ...deps, policy: deps.policy ?? policyFromConfig(deps.config) });
   registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login });
   registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration });
+  // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.
+  const settings = isSettingsSessions(deps.sessions)
+    ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier: deps.courier, verifier: deps.verifier })
+    : undefined;
+  void settings;
   registerErrorRoutes(pub, { flows });
 }

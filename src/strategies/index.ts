@@ -3,18 +3,23 @@
  * `method` handles the submit, and every enabled one adds its nodes to new flows in this order.
  */
 import type { Config } from "../config/config.ts";
-import type { LoginStrategy, RegistrationStrategy } from "./strategy.ts";
+import type { LoginStrategy, RegistrationStrategy, SettingsStrategy } from "./strategy.ts";
 import { createPasswordStrategy, type PasswordStrategyDeps } from "./password/password-strategy.ts";
+import { createProfileStrategy } from "./profile/profile-strategy.ts";
 
 export type StrategiesDeps = PasswordStrategyDeps & { config: Config };
 
-export function createStrategies(deps: StrategiesDeps): { login: LoginStrategy[]; registration: RegistrationStrategy[] } {
+export function createStrategies(deps: StrategiesDeps): { login: LoginStrategy[]; registration: RegistrationStrategy[]; settings: SettingsStrategy[] } {
   const login: LoginStrategy[] = [];
   const registration: RegistrationStrategy[] = [];
+  const settings: SettingsStrategy[] = [];
+  // Kratos lists the profile method first in settings flows.
+  if (deps.config.selfservice.methods.profile.enabled !== false) settings.push(createProfileStrategy(deps));
   if (deps.config.selfservice.methods.password.enabled !== false) {
     const password = createPasswordStrategy(deps);
     login.push(password);
     registration.push(password);
+    settings.push(password);
   }
-  return { login, registration };
+  return { login, registration, settings };
 }

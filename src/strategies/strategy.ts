@@ -43,3 +43,66 @@ export interface RegistrationStrategy {
   /** Validates and creates the identity. Throws `FlowValidationError` with node messages on invalid input. */
   register(ctx: SubmitContext): Promise<RegistrationResult>;
 }
+
+/** What the settings flow knows when a strategy handles a submit: the signed-in identity (with credentials). */
+export interface SettingsContext extends SubmitContext {
+  /** The identity being changed, loaded with credentials (never the session's trimmed copy). */
+  identity: Identity;
+  /**
+   * Throws `session_refresh_required` when the session is older than `privileged_session_max_age`. Strategies call it
+   * before touching anything that needs a recent login (password: always; profile: identifiers and addresses only).
+   */
+  requirePrivileged(): void;
+}
+
+/** A message to queue through the courier once the change is stored (e.g. `password_changed`). */
+export interface SettingsNotice {
+  template_type: string;
+  recipient: string;
+  data: Record<string, unknown>;
+}
+
+export interface SettingsResult {
+  /** The identity as the answer shows it (after the change). */
+  identity: Identity;
+  /** Messages the flow queues after the change (`password_changed`, `registration_attempt` ...). */
+  notices: SettingsNotice[];
+  /** New, unverified addresses whose verification the flow starts. */
+  verify: Identity["verifiable_addresses"];
+}
+
+export interface SettingsStrategy {
+  readonly id: string;
+  /** Adds this strategy's nodes to a settings flow, pre-filled from `identity` where that makes sense. */
+  populateSettings(flow: Flow, identity: Identity): void;
+  /**
+   * Validates and stores the change. Throws `FlowValidationError` for anything the user can fix, `AppError` for the
+   * rest (e.g. `session_refresh_required` through `ctx.requirePrivileged()`).
+   */
+  settings(ctx: SettingsContext): Promise<SettingsResult>;
+}
+
+/** What a recovery submit produced: a message was sent (state `sent_email`), or the identity proved control. */
+export type RecoveryOutcome = { status: "sent" } | { status: "recovered"; identity: Identity; address: string | null };
+
+export interface RecoveryStrategy {
+  /** "code" or "link"; only the one named by `selfservice.flows.recovery.use` is offered. */
+  readonly id: string;
+  populateRecovery(flow: Flow): void;
+  /**
+   * Sends a code / link for `email` (the same answer whether or not the address exists) or redeems a code. Throws
+   * `FlowValidationError` for input the user can fix and for wrong codes (after counting them).
+   */
+  recover(ctx: SubmitContext): Promise<RecoveryOutcome>;
+}
+
+export type VerificationOutcome = { status: "sent" } | { status: "verified" };
+
+export interface VerificationStrategy {
+  readonly id: string;
+  populateVerification(flow: Flow): void;
+  /** Sends a code / link for `email` or redeems a code; same contract as `RecoveryStrategy.recover`. */
+  verify(ctx: SubmitContext): Promise<VerificationOutcome>;
+  /** Sends a message for one known address of `identity` on a new flow (post-registration, `require_verified_address`). */
+  sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }): Promise<void>;
+}

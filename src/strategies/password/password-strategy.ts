@@ -25,9 +25,10 @@ import type { Clock } from "../../util/clock.ts";
 import { isAppError } from "../../util/app-error.ts";
 import { FlowValidationError, identityDisabled } from "../../flow/errors.ts";
 import type { Body } from "../../flow/body.ts";
-import type { LoginStrategy, RegistrationStrategy, SubmitContext } from "../strategy.ts";
+import type { LoginStrategy, RegistrationStrategy, SettingsStrategy, SubmitContext } from "../strategy.ts";
 import { loginNodes, registrationNodes } from "./nodes.ts";
 import { coerceFormTraits } from "./traits.ts";
+import { createPasswordSettings } from "./settings.ts";
 
 export interface PasswordStrategyDeps {
   config: Config;
@@ -164,7 +165,9 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         throw e;
       }
     },
-  } satisfies LoginStrategy & RegistrationStrategy;
+
+    ...createPasswordSettings(deps),
+  } satisfies LoginStrategy & RegistrationStrategy & SettingsStrategy;
 }
 
 function collectStrings(v: unknown, out: string[] = []): string[] {
