@@ -73,27 +73,27 @@ describe("tessera migrate sql", () => {
     const yes = io({ DSN: dsn }, async () => true);
     assert.equal(await runMigrateCommand(["sql", "down", "-e"], noConfig, yes.value), 0);
     assert.match(yes.out(), new RegExp(`Reverted migration ${LATEST}`));
-    assert.deepEqual(await pendingOf(dsn), [ALL[1]]);
+    assert.deepEqual(await pendingOf(dsn), [LATEST]);
   });
 
-  test("-c reads the DSN through the loader; down --yes --steps 5 reverts everything applied", async () => {
+  test("-c reads the DSN through the loader; down --yes --steps N reverts everything applied", async () => {
     const seen: Array<string | undefined> = [];
     const loader = async (file?: string) => (seen.push(file), dsn);
     const o = io();
-    assert.equal(await runMigrateCommand(["sql", "down", "-c", "kratos.yml", "--yes", "--steps", "5"], loader, o.value), 0, o.err());
+    assert.equal(await runMigrateCommand(["sql", "down", "-c", "kratos.yml", "--yes", "--steps", String(ALL.length + 3)], loader, o.value), 0, o.err());
     assert.deepEqual(seen, ["kratos.yml"]);
-    assert.equal(o.out(), `Reverted migration ${ALL[0]}\n`);
+    assert.equal(o.out(), ALL.slice(0, -1).reverse().map((m) => `Reverted migration ${m}\n`).join(""));
     assert.deepEqual(await pendingOf(dsn), ALL);
 
     const st = io();
     assert.equal(await runMigrateCommand(["sql", "status", "--config=kratos.yml"], loader, st.value), 0);
-    assert.match(st.out(), /2 migration\(s\) pending/);
+    assert.match(st.out(), new RegExp(`${ALL.length} migration\\(s\\) pending`));
   });
 
   test("a positional DSN wins; usage errors exit 2; help exits 0", async () => {
     const memory = io();
     assert.equal(await runMigrateCommand(["sql", "up", "memory"], noConfig, memory.value), 0);
-    assert.match(memory.out(), /Applied 2 migration\(s\)/);
+    assert.match(memory.out(), new RegExp(`Applied ${ALL.length} migration\\(s\\)`));
 
     for (const argv of [[], ["nosql"], ["sql", "up"], ["sql", "up", "--bogus", "memory"], ["sql", "down", "--steps", "0", "memory"], ["sql", "up", "redis://x"]]) {
       const o = io();
