@@ -18,6 +18,15 @@ import { registerSessionRoutes } from "./session/routes.ts";
 import { registerSessionAdminRoutes } from "./session/admin-routes.ts";
 import { registerLogoutRoutes } from "./flow/logout/routes.ts";
 import { wireFlows } from "./flow/index.ts";
+import { randomBytes } from "node:crypto";
+import {
+  createMemoryThrottleStore,
+  createThrottle,
+  createThrottleStoreFor,
+  registerIpRateLimit,
+  registerThrottleAdminRoutes,
+} from "./security/throttle/throttle.ts";
+import { createSecurityEvents } from "./security/events.ts";
 
 /**
  * The composition root: the only place that knows every factory. `createApp` wires plain factories into the public and
@@ -79,8 +88,38 @@ export async function createDeps(opts: AppOptions) {
     log: (event, fields) => logger.warn({ event, ...fields }, "password policy"),
   });
   const base = publicBaseUrl(config);
+  const events = createSecurityEvents(logger);
+  // Store keys are HMACs of identifiers and IPs; without a configured secret (CLI tools) a per-process key is used.
+  const throttleSecret = config.secrets.default[0] ?? randomBytes(32).toString("hex");
+  const throttleStore = createThrottleStoreFor(config, database);
+  const throttle = config.security.brute_force.enabled
+    ? createThrottle({
+        store: throttleStore,
+        config,
+        clock,
+        secret: throttleSecret,
+        log: logger,
+        onLockout: async () => events("identifier_locked", {}),
+      })
+    : undefined;
   const sessions = createSessionService({ database, repo, clock, config, publicBaseUrl: base, dev: opts.dev ?? false });
-  return { config, clock, logger, schemas, hasher, passwordPolicy, database, repo, identities, sessions, publicBaseUrl: base };
+  return {
+    config,
+    clock,
+    logger,
+    events,
+    schemas,
+    hasher,
+    passwordPolicy,
+    database,
+    repo,
+    identities,
+    sessions,
+    throttleStore,
+    throttleSecret,
+    throttle,
+    publicBaseUrl: base,
+  };
 }
 
 export type Deps = Awaited<ReturnType<typeof createDeps>>;
@@ -101,6 +140,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     bodyLimit: config.serve.public.request_body_limit,
     trustProxy: config.serve.public.trusted_proxies?.length ? [...config.serve.public.trusted_proxies] : false,
   });
+  // The volumetric per-IP limit runs before every public route. Its counters stay in this instance (memory) unless
+  // Redis is configured, so a flood never turns into one database write per request.
+  const ipLimitStore = config.security.brute_force.store === "redis" ? deps.throttleStore : createMemoryThrottleStore();
+  registerIpRateLimit(pub, { store: ipLimitStore, config, clock: deps.clock, secret: deps.throttleSecret });
   registerHealthRoutes(pub, deps);
   registerSchemaRoutes(pub, deps);
   registerSessionRoutes(pub, deps);
@@ -122,6 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registerSchemaRoutes(scope, deps);
     registerIdentityAdminRoutes(scope, { identities: deps.identities, repo: deps.repo, publicBaseUrl: deps.publicBaseUrl });
     registerSessionAdminRoutes(scope, deps);
+    if (deps.throttle) registerThrottleAdminRoutes(scope, { throttle: deps.throttle });
   };
   await admin.register(adminRoutes, { prefix: "/admin" });
   await admin.register(adminRoutes);
@@ -132,6 +176,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     admin,
     async close() {
       await Promise.allSettled([pub.close(), admin.close()]);
+      await deps.throttleStore.close?.();
       await deps.database.destroy();
     },
   };

@@ -150,7 +150,8 @@ export function createFlowEngine(deps: FlowDeps) {
     setCsrfNode(flow);
     flow.updated_at = clock.now().toISOString();
     await flows.update(flow);
-    return sendFlow(req, reply, flow, 400);
+    reply.headers(err.headers);
+    return sendFlow(req, reply, flow, err.status);
   }
 
   /** Answers the submit of an expired flow with a replacement flow of the same kind, type and return_to. */

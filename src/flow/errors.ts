@@ -91,11 +91,17 @@ export const browserLocationChangeRequired = (to: string, reason: string): AppEr
 export class FlowValidationError extends Error {
   readonly nodes: Record<string, UiText[]>;
   readonly form: UiText[];
+  /** HTTP status of the JSON answer: 400, or 429 when brute-force protection refused the attempt unevaluated. */
+  readonly status: number;
+  /** Extra response headers (Retry-After). */
+  readonly headers: Record<string, string>;
 
-  constructor(o: { nodes?: Record<string, UiText[]>; form?: UiText[] }) {
+  constructor(o: { nodes?: Record<string, UiText[]>; form?: UiText[]; status?: number; headers?: Record<string, string> }) {
     super("flow validation failed");
     this.name = "FlowValidationError";
     this.nodes = o.nodes ?? {};
     this.form = o.form ?? [];
+    this.status = o.status ?? 400;
+    this.headers = o.headers ?? {};
   }
 }
