@@ -27,6 +27,9 @@ import { FlowValidationError, identityDisabled } from "../../flow/errors.ts";
 import type { Body } from "../../flow/body.ts";
 import type { LoginStrategy, RegistrationStrategy, SettingsStrategy, SubmitContext } from "../strategy.ts";
 import { loginNodes, registrationNodes } from "./nodes.ts";
+import type { Throttle } from "../../security/throttle/throttle.ts";
+import { isThrottleError, throttleUiMessage } from "../../security/throttle/messages.ts";
+import type { SecurityEvents } from "../../security/events.ts";
 import { coerceFormTraits } from "./traits.ts";
 import { createPasswordSettings } from "./settings.ts";
 
@@ -39,6 +42,9 @@ export interface PasswordStrategyDeps {
   repo: IdentityRepo;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
+  /** Brute-force protection; absent when `security.brute_force.enabled` is false. */
+  throttle?: Throttle;
+  events?: SecurityEvents;
 }
 
 /** Identifiers are never longer than this; longer input cannot match and is refused before any lookup. */
@@ -100,7 +106,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       flow.ui.nodes.push(...loginNodes(defaultSchema()));
     },
 
-    async login({ body }: SubmitContext) {
+    async login({ body, req, flow }: SubmitContext) {
       const errors: Record<string, UiText[]> = {};
       // Kratos still accepts the deprecated `password_identifier`.
       const identifier = stringField({ identifier: body.identifier ?? body.password_identifier }, "identifier", errors);
@@ -108,16 +114,37 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       if (password !== undefined) capPassword(password, errors);
       if (Object.keys(errors).length || identifier === undefined || password === undefined) throw new FlowValidationError({ nodes: errors });
 
+      // Brute-force protection runs before any lookup or hashing, and never looks at the account: a refused attempt
+      // is answered identically (429 + Retry-After) for known and unknown identifiers, and costs nothing.
+      const ip = req.ip;
+      if (deps.throttle) {
+        try {
+          await deps.throttle.check(identifier, ip);
+        } catch (e) {
+          const message = throttleUiMessage(e);
+          if (!message || !isThrottleError(e)) throw e;
+          deps.events?.("login_throttled", { client_ip: ip, flow_id: flow.id, method: "password" });
+          throw new FlowValidationError({ form: [message], status: e.code, headers: e.headers });
+        }
+      }
+      const fail = async (identity_id?: string) => {
+        await deps.throttle?.failed(identifier, ip);
+        deps.events?.("login_failed", { identity_id, client_ip: ip, flow_id: flow.id, method: "password" });
+        return new FlowValidationError({ form: [invalidCredentials()] });
+      };
+
       // An identifier longer than any stored one cannot match: take the unknown-identifier path without a lookup.
       const identity = identifier.length > MAX_IDENTIFIER_LENGTH ? undefined : await findIdentity(identifier);
       const cred = identity?.credentials.password;
       const hashed = cred?.config.hashed_password;
       if (!identity || !cred || typeof hashed !== "string" || hashed === "") {
         await hasher.verifyDummy(password);
-        throw new FlowValidationError({ form: [invalidCredentials()] });
+        throw await fail(identity?.id);
       }
-      if (!(await hasher.verify(password, hashed))) throw new FlowValidationError({ form: [invalidCredentials()] });
+      if (!(await hasher.verify(password, hashed))) throw await fail(identity.id);
+      await deps.throttle?.succeeded(identifier);
       if (identity.state !== "active") throw identityDisabled();
+      deps.events?.("login_succeeded", { identity_id: identity.id, client_ip: ip, flow_id: flow.id, method: "password" });
 
       const afterResponse = hasher.needsRehash(hashed)
         ? async () => {
