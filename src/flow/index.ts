@@ -22,6 +22,10 @@ import { registerErrorRoutes } from "./error-routes.ts";
 import { createFlowRepo } from "./flow-repo.ts";
 import { registerLoginRoutes } from "./login/handler.ts";
 import { registerRegistrationRoutes } from "./registration/handler.ts";
+import { registerRecoveryRoutes, type SettingsFlowFactory } from "./recovery/handler.ts";
+import { registerVerificationRoutes } from "./verification/handler.ts";
+import { createVerificationHooks } from "./verification/hooks.ts";
+import { createCourier } from "../courier/courier.ts";
 import { isSettingsSessions, registerSettingsRoutes, type AddressVerifier, type CourierPort } from "./settings/index.ts";
 
 export { registerCors } from "./cors.ts";
@@ -75,13 +79,21 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps): Prom
   const csrf = createCsrf({ publicBaseUrl: deps.publicBaseUrl, cookie: deps.config.cookies });
   const flowDeps = { config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl, flows, csrf, sessions: deps.sessions };
   const engine = createFlowEngine(flowDeps);
-  const strategies = createStrategies({ ...deps, policy: deps.policy ?? policyFromConfig(deps.config) });
-  registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login });
-  registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration });
+  // Recovery and verification need a courier; without one from the composition root, one on the same database.
+  const courier = deps.courier ?? createCourier({ database: deps.database, config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl });
+  const strategies = createStrategies({ ...deps, courier, policy: deps.policy ?? policyFromConfig(deps.config) });
+  const verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
+  registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login, verification });
+  registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification });
   // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.
   const settings = isSettingsSessions(deps.sessions)
-    ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier: deps.courier, verifier: deps.verifier })
+    ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier, verifier: deps.verifier })
     : undefined;
-  void settings;
+  if (strategies.code) {
+    const { sender, addresses } = strategies.code;
+    const createSettingsFlow: SettingsFlowFactory | undefined = settings?.createSettingsFlow;
+    registerRecoveryRoutes(pub, { ...flowDeps, engine, strategies: strategies.recovery, database: deps.database, sender, addresses, createSettingsFlow });
+    registerVerificationRoutes(pub, { ...flowDeps, engine, strategies: strategies.verification });
+  }
   registerErrorRoutes(pub, { flows });
 }

@@ -3,13 +3,24 @@
  * `method` handles the submit, and every enabled one adds its nodes to new flows in this order.
  */
 import type { Config } from "../config/config.ts";
-import type { LoginStrategy, RegistrationStrategy, SettingsStrategy } from "./strategy.ts";
+import type { LoginStrategy, RecoveryStrategy, RegistrationStrategy, SettingsStrategy, VerificationStrategy } from "./strategy.ts";
 import { createPasswordStrategy, type PasswordStrategyDeps } from "./password/password-strategy.ts";
+import { createCodeMethods, type CodeMethods, type CodeMethodsDeps } from "./code/index.ts";
 import { createProfileStrategy } from "./profile/profile-strategy.ts";
 
-export type StrategiesDeps = PasswordStrategyDeps & { config: Config };
+/** Without `courier` and `database` the code and link methods (recovery, verification) are left out. */
+export type StrategiesDeps = PasswordStrategyDeps & { config: Config } & Partial<CodeMethodsDeps>;
 
-export function createStrategies(deps: StrategiesDeps): { login: LoginStrategy[]; registration: RegistrationStrategy[]; settings: SettingsStrategy[] } {
+export function createStrategies(deps: StrategiesDeps): {
+  login: LoginStrategy[];
+  registration: RegistrationStrategy[];
+  settings: SettingsStrategy[];
+  recovery: RecoveryStrategy[];
+  verification: VerificationStrategy[];
+  code?: CodeMethods;
+} {
+  const { courier, database, publicBaseUrl } = deps;
+  const code = courier && database && publicBaseUrl !== undefined ? createCodeMethods({ ...deps, courier, database, publicBaseUrl }) : undefined;
   const login: LoginStrategy[] = [];
   const registration: RegistrationStrategy[] = [];
   const settings: SettingsStrategy[] = [];
@@ -21,5 +32,5 @@ export function createStrategies(deps: StrategiesDeps): { login: LoginStrategy[]
     registration.push(password);
     settings.push(password);
   }
-  return { login, registration, settings };
+  return { login, registration, settings, recovery: code?.recovery ?? [], verification: code?.verification ?? [], code };
 }

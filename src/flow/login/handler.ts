@@ -17,10 +17,13 @@ import type { FlowDeps } from "../deps.ts";
 import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
 import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
+import type { VerificationHooks } from "../verification/hooks.ts";
 
 export interface LoginHandlerDeps extends FlowDeps {
   engine: FlowEngine;
   strategies: readonly LoginStrategy[];
+  /** The `require_verified_address` hook (no session until an address is verified). */
+  verification?: VerificationHooks;
 }
 
 const aalTooHigh = () =>
@@ -63,6 +66,13 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
   }
 
   async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity): Promise<FastifyReply> {
+    const after = config.selfservice.flows.login.after as unknown as Record<string, { hooks?: { hook: string }[] } | undefined> & { hooks?: { hook: string }[] };
+    const perMethod = after[method]?.hooks;
+    const hooks = perMethod && perMethod.length ? perMethod : after.hooks;
+    if (deps.verification && hooks?.some((h) => h.hook === "require_verified_address")) {
+      const blocked = await deps.verification.requireVerified(req, reply, flow, identity);
+      if (blocked) return wantsJson(req) || flow.type === "api" ? engine.sendFatal(req, reply, blocked.error, true) : reply.redirect(blocked.url, 303);
+    }
     const { session, token } = await sessions.issue(identity, { method, ...clientInfo(req) });
     flow.state = "passed_challenge";
     flow.active = method;

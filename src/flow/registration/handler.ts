@@ -16,10 +16,13 @@ import type { FlowDeps } from "../deps.ts";
 import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
 import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
+import type { VerificationHooks } from "../verification/hooks.ts";
 
 export interface RegistrationHandlerDeps extends FlowDeps {
   engine: FlowEngine;
   strategies: readonly RegistrationStrategy[];
+  /** Sends verification messages for the new identity's addresses (`show_verification_ui` in `continue_with`). */
+  verification?: VerificationHooks;
 }
 
 /** Trait values to echo into the nodes after a failed submit, keyed by node name (`traits.name.first`). */
@@ -68,13 +71,14 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     const identityJson = identityToJson(identity, { publicBaseUrl, admin: false });
     let issued: { session: unknown; token: string } | undefined;
     if (hooksFor(method).some((h) => h.hook === "session")) issued = await sessions.issue(identity, { method, ...clientInfo(req) });
+    const verify = deps.verification ? await deps.verification.afterRegistration(req, reply, flow, identity) : [];
     if (flow.type === "api") {
       const out: Record<string, unknown> = { identity: identityJson };
       if (issued) {
         out.session = sessions.toJson(issued.session, identity);
         out.session_token = issued.token;
-        out.continue_with = [{ action: "set_ory_session_token", ory_session_token: issued.token }];
-      } else out.continue_with = [];
+        out.continue_with = [{ action: "set_ory_session_token", ory_session_token: issued.token }, ...verify];
+      } else out.continue_with = [...verify];
       return reply.code(200).send(out);
     }
     if (issued) sessions.setCookie(reply, issued.token, issued.session);
@@ -82,10 +86,11 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     if (wantsJson(req)) {
       const out: Record<string, unknown> = { identity: identityJson };
       if (issued) out.session = sessions.toJson(issued.session, identity);
-      out.continue_with = [redirectBrowserTo(to)];
+      out.continue_with = [...verify, redirectBrowserTo(to)];
       return reply.code(200).send(out);
     }
-    return reply.redirect(to, 303);
+    const showUi = hooksFor(method).some((h) => h.hook === "show_verification_ui") ? (verify[0]?.flow as { url?: string } | undefined)?.url : undefined;
+    return reply.redirect(showUi ?? to, 303);
   }
 
   async function submit(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

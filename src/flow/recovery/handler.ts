@@ -1,0 +1,185 @@
+/**
+ * Recovery flow routes (Kratos `selfservice/flow/recovery/handler.go` + the code and link strategies):
+ * - `GET /self-service/recovery/{browser,api}` create a flow offering `selfservice.flows.recovery.use` (code default);
+ *   a signed-in browser is sent on, an API client gets 400 `session_already_available`;
+ * - `GET /self-service/recovery/flows?id=` fetch; `POST /self-service/recovery?flow=` submit (`method` code|link);
+ * - `GET /self-service/recovery?flow=&token=` opens a recovery link.
+ * Success (a correct code or link): the address is marked verified, a new session is issued (cookie for browsers,
+ * `set_ory_session_token` for API clients), `revoke_active_sessions` runs when configured, `recovery_used` is queued
+ * to the address, and a settings flow is handed over (`show_settings_ui`; browsers following a form get a 303 to it).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Identity } from "../../identity/identity.ts";
+import type { Database } from "../../persistence/db.ts";
+import { flowRetrySuccess, noStrategyFound, recoveryTokenInvalidOrUsed } from "../../ui/messages.ts";
+import { errors } from "../../util/app-error.ts";
+import type { RecoveryStrategy } from "../../strategies/strategy.ts";
+import type { AddressStore } from "../../strategies/code/addresses.ts";
+import type { Sender } from "../../strategies/code/sender.ts";
+import type { RedeemedLink } from "../../strategies/link/link-flows.ts";
+import { readBody, str } from "../body.ts";
+import { clientInfo, currentSession, resolveReturnTo } from "../common.ts";
+import type { FlowDeps } from "../deps.ts";
+import { queryParam, wantsJson, withParam, type FlowEngine } from "../engine.ts";
+import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
+import { flowToJson, isExpired, type Flow, type FlowType } from "../flow.ts";
+import { createSettingsFlowForRecovery } from "./settings-handoff.ts";
+
+/** `flow/settings`'s factory (`registerSettingsRoutes(...).createSettingsFlow`), when the settings flow is wired. */
+export type SettingsFlowFactory = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  o: { identity: Identity; session: never; type: FlowType; returnTo?: string },
+) => Promise<Flow>;
+
+export interface RecoveryHandlerDeps extends FlowDeps {
+  engine: FlowEngine;
+  /** The enabled recovery strategies; the flow offers the one named by `selfservice.flows.recovery.use`. */
+  strategies: readonly (RecoveryStrategy & { useToken?(token: string): Promise<RedeemedLink | undefined> })[];
+  database: Database;
+  sender: Sender;
+  addresses: AddressStore;
+  createSettingsFlow?: SettingsFlowFactory;
+}
+
+type SessionWithId = { id: string };
+type Revoker = { revokeAllForIdentity?(identityId: string, exceptSessionId?: string): Promise<number> };
+
+export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandlerDeps): void {
+  const { config, engine, sessions, flows, clock, database, sender, addresses } = deps;
+  const cfg = config.selfservice.flows.recovery;
+  const strategy = deps.strategies.find((s) => s.id === cfg.use);
+
+  const populate = (flow: Flow) => strategy?.populateRecovery(flow);
+  const send = (req: FastifyRequest, reply: FastifyReply, flow: Flow, status: number, json: boolean, extra?: Record<string, unknown>) => {
+    if (!extra) return engine.sendFlow(req, reply, flow, status, json);
+    if (flow.type === "browser") engine.setCsrfNode(flow);
+    return reply.code(status).type("application/json; charset=utf-8").send({ ...flowToJson(flow), ...extra });
+  };
+
+  function enabled(): void {
+    if (!cfg.enabled || !strategy) throw errors.badRequest("Recovery is not allowed because it was disabled.");
+  }
+
+  async function init(type: FlowType, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const json = type === "api" || wantsJson(req);
+    try {
+      enabled();
+      const returnTo = resolveReturnTo(config, queryParam(req, "return_to"));
+      if (await currentSession(sessions, req)) {
+        if (!json) return reply.redirect(returnTo ?? config.selfservice.default_browser_return_url, 303);
+        throw sessionAlreadyAvailable();
+      }
+      const flow = await engine.create("recovery", type, req, reply, { returnTo, populate });
+      return engine.sendFlow(req, reply, flow, 200, json);
+    } catch (e) {
+      return engine.sendFatal(req, reply, e, json);
+    }
+  }
+
+  /** Session, hooks, notice and settings hand-over for a recovered identity. */
+  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity, address: string | null, json: boolean): Promise<FastifyReply> {
+    if (identity.state !== "active") throw errors.forbidden("This account was disabled.");
+    const now = clock.now();
+    const { session, token } = await sessions.issue(identity, { method: `${method}_recovery`, ...clientInfo(req) });
+    const sessionId = (session as SessionWithId).id;
+    if ((cfg.after.hooks ?? []).some((h) => h.hook === "revoke_active_sessions")) {
+      const revoke = (sessions as Revoker).revokeAllForIdentity;
+      if (!revoke) throw errors.internal("revoke_active_sessions needs a session service that can revoke sessions");
+      await revoke.call(sessions, identity.id, sessionId);
+    }
+    await database.db.transaction().execute(async (trx) => {
+      if (address) await addresses.markVerifiedByValue(identity.id, address, now, trx);
+      const to = address ?? identity.recovery_addresses[0]?.value;
+      if (to) await sender.notifyRecovered(trx, to, identity);
+    });
+    let settingsFlow: Flow;
+    let settingsUrl: string;
+    if (deps.createSettingsFlow) {
+      settingsFlow = await deps.createSettingsFlow(req, reply, { identity, session: session as never, type: flow.type, returnTo: flow.return_to });
+      settingsUrl = withParam(config.selfservice.flows.settings.ui_url, "flow", settingsFlow.id);
+    } else {
+      const h = await createSettingsFlowForRecovery(deps, req, reply, { identity, sessionId, type: flow.type, returnTo: flow.return_to });
+      settingsFlow = h.flow;
+      settingsUrl = h.url;
+    }
+    flow.state = "passed_challenge";
+    flow.active = method;
+    flow.identity_id = identity.id;
+    delete flow.ui.messages;
+    flow.updated_at = now.toISOString();
+    await flows.update(flow);
+
+    const showSettings = { action: "show_settings_ui", flow: { id: settingsFlow.id, url: settingsUrl } };
+    if (flow.type === "api") {
+      return send(req, reply, flow, 200, true, { continue_with: [{ action: "set_ory_session_token", ory_session_token: token }, showSettings] });
+    }
+    sessions.setCookie(reply, token, session);
+    if (json) return send(req, reply, flow, 200, true, { continue_with: [showSettings] });
+    return reply.redirect(settingsUrl, 303);
+  }
+
+  async function submit(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    let flow: Flow | undefined;
+    const body = readBody(req);
+    const values = { email: typeof body.email === "string" ? body.email.slice(0, 320) : undefined };
+    try {
+      enabled();
+      flow = await engine.load("recovery", req, "flow");
+      const json = flow.type === "api" || wantsJson(req);
+      if (isExpired(flow, clock.now())) return await engine.sendExpired(req, reply, flow, populate);
+      engine.checkRequestBinding(req, flow, str(body.csrf_token));
+      flow.submit_count += 1;
+      if (flow.state === "passed_challenge") throw new FlowValidationError({ form: [flowRetrySuccess("recovery")] });
+      if (await currentSession(sessions, req)) {
+        if (!json) return reply.redirect(config.selfservice.default_browser_return_url, 303);
+        throw sessionAlreadyAvailable();
+      }
+      const s = strategy;
+      if (!s || str(body.method) !== s.id) throw new FlowValidationError({ form: [noStrategyFound("recovery")] });
+      const outcome = await s.recover({ req, flow, body });
+      if (outcome.status === "recovered") return await succeed(req, reply, flow, s.id, outcome.identity, outcome.address, json);
+      flow.updated_at = clock.now().toISOString();
+      await flows.update(flow);
+      return engine.sendFlow(req, reply, flow, 200, json);
+    } catch (e) {
+      if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
+      return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));
+    }
+  }
+
+  /** `GET /self-service/recovery?token=`: a recovery link opened in a browser. */
+  async function openLink(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const json = wantsJson(req);
+    try {
+      enabled();
+      const token = queryParam(req, "token");
+      if (!token) throw errors.badRequest("The recovery link is missing its token.");
+      const link = strategy?.useToken ? await strategy.useToken(token) : undefined;
+      const flow = link ? await flows.get(link.flowId) : undefined;
+      if (!link || !flow || flow.kind !== "recovery") {
+        // As Kratos: a fresh browser flow explaining that the link is invalid or spent.
+        const fresh = await engine.create("recovery", "browser", req, reply, {
+          populate(f) {
+            populate(f);
+            f.ui.messages = [recoveryTokenInvalidOrUsed()];
+          },
+        });
+        return engine.sendFlow(req, reply, fresh, json ? 400 : 303, json);
+      }
+      flow.type = "browser";
+      return await succeed(req, reply, flow, "link", link.identity, link.address, json);
+    } catch (e) {
+      return engine.sendFatal(req, reply, e, json);
+    }
+  }
+
+  app.get("/self-service/recovery/browser", (req, reply) => init("browser", req, reply));
+  app.get("/self-service/recovery/api", (req, reply) => init("api", req, reply));
+  app.get("/self-service/recovery/flows", (req, reply) => engine.fetch("recovery", req, reply));
+  app.get("/self-service/recovery", openLink);
+  app.post("/self-service/recovery", submit);
+}
+
+/** Where a browser is sent for a recovery flow (exported for the admin routes). */
+export const recoveryUiUrl = (uiUrl: string, flowId: string): string => withParam(uiUrl, "flow", flowId);

@@ -1,0 +1,69 @@
+/**
+ * Verification as a consequence of other flows:
+ * - `afterRegistration`: every unverified verifiable address of a new identity gets a verification flow (same type as
+ *   the registration flow, state `sent_email`) and a message; the answer carries one `show_verification_ui` per flow
+ *   (`{action, flow: {id, verifiable_address, url}}`, Kratos's shape);
+ * - `requireVerified` (login hook `require_verified_address`, Kratos 25.4+ behaviour): an identity without any
+ *   verified address gets no session; a verification flow is started for its first address and the login answers
+ *   403 `session_verified_address_required` with `details.continue_with` (JSON) or a 303 to that flow (forms).
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Identity } from "../../identity/identity.ts";
+import { AppError } from "../../util/app-error.ts";
+import type { VerificationStrategy } from "../../strategies/strategy.ts";
+import type { FlowDeps } from "../deps.ts";
+import { withParam, type FlowEngine } from "../engine.ts";
+import type { Flow, FlowType } from "../flow.ts";
+
+export interface VerificationHooks {
+  /** `show_verification_ui` entries for the registration answer ([] when verification is off or nothing to verify). */
+  afterRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<Record<string, unknown>[]>;
+  /** undefined when the identity may sign in; else the error to answer with and the verification UI URL. */
+  requireVerified(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<{ error: AppError; url: string } | undefined>;
+}
+
+export const addressNotVerifiedError = (continueWith: Record<string, unknown>[]): AppError =>
+  new AppError({
+    id: "session_verified_address_required",
+    code: 403,
+    message: "your email or phone address is not yet verified",
+    reason: "Your account's email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.",
+    details: { continue_with: continueWith },
+  });
+
+export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows"> & { engine: FlowEngine; strategies: readonly VerificationStrategy[] }): VerificationHooks {
+  const { config, engine, flows } = deps;
+  const cfg = config.selfservice.flows.verification;
+  const strategy = deps.strategies.find((s) => s.id === cfg.use);
+
+  async function start(req: FastifyRequest, reply: FastifyReply, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
+    if (!strategy) throw new Error("unreachable: no verification strategy");
+    const vf = await engine.create("verification", type, req, reply, { returnTo, populate: (f) => strategy.populateVerification(f) });
+    // `sendFor` moves the new flow to `sent_email` (code entry form): store that form.
+    await strategy.sendFor(vf, identity, address);
+    await flows.update(vf);
+    const url = withParam(cfg.ui_url, "flow", vf.id);
+    return { flow: vf, url, continueWith: { action: "show_verification_ui", flow: { id: vf.id, verifiable_address: address.value, url } } };
+  }
+
+  return {
+    async afterRegistration(req, reply, flow, identity) {
+      if (!cfg.enabled || !strategy) return [];
+      const out: Record<string, unknown>[] = [];
+      for (const a of identity.verifiable_addresses) {
+        if (a.verified || a.via !== "email") continue;
+        const started = await start(req, reply, flow.type, flow.return_to, identity, a);
+        out.push(started.continueWith);
+      }
+      return out;
+    },
+
+    async requireVerified(req, reply, flow, identity) {
+      if (identity.verifiable_addresses.some((a) => a.verified)) return undefined;
+      const first = identity.verifiable_addresses.find((a) => a.via === "email");
+      if (!first || !cfg.enabled || !strategy) return { error: addressNotVerifiedError([]), url: cfg.ui_url };
+      const started = await start(req, reply, flow.type, flow.return_to, identity, first);
+      return { error: addressNotVerifiedError([started.continueWith]), url: started.url };
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The address lookups and updates the recovery and verification methods need, on the identity tables. Kept here (not
+ * in the identity repo) because only these flows touch single address rows; every function is one indexed statement.
+ * Email addresses are compared trimmed and lower-cased, the form the identity service stores them in.
+ */
+import type { Database } from "../../persistence/db.ts";
+import { codec } from "../../persistence/codec.ts";
+import type { Q } from "./code-store.ts";
+
+export interface AddressRef {
+  id: string;
+  identity_id: string;
+  value: string;
+  via: string;
+}
+
+/** Longest address we look up (the column is varchar(255)); longer input cannot match. */
+export const MAX_ADDRESS_LENGTH = 255;
+
+export const normalizeEmail = (v: string): string => v.trim().toLowerCase();
+
+export function createAddressStore(database: Database) {
+  const { db } = database;
+  return {
+    async findRecovery(value: string): Promise<AddressRef | undefined> {
+      const v = value.length > MAX_ADDRESS_LENGTH ? "" : value;
+      return db.selectFrom("identity_recovery_addresses").select(["id", "identity_id", "value", "via"]).where("value", "=", v).executeTakeFirst();
+    },
+
+    async findVerifiable(value: string): Promise<(AddressRef & { verified: boolean }) | undefined> {
+      const v = value.length > MAX_ADDRESS_LENGTH ? "" : value;
+      const r = await db.selectFrom("identity_verifiable_addresses").select(["id", "identity_id", "value", "via", "verified"]).where("value", "=", v).executeTakeFirst();
+      return r ? { id: r.id, identity_id: r.identity_id, value: r.value, via: r.via, verified: codec.toBool(r.verified) } : undefined;
+    },
+
+    /** Marks one verifiable address verified (status completed, verified_at now). */
+    async markVerified(addressId: string, now: Date, q: Q = db): Promise<void> {
+      const ts = now.toISOString();
+      await q.updateTable("identity_verifiable_addresses").set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts }).where("id", "=", addressId).execute();
+    },
+
+    /** Marks the identity's verifiable address with this value verified (a recovery proves the mailbox). */
+    async markVerifiedByValue(identityId: string, value: string, now: Date, q: Q = db): Promise<void> {
+      const ts = now.toISOString();
+      await q
+        .updateTable("identity_verifiable_addresses")
+        .set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts })
+        .where("identity_id", "=", identityId)
+        .where("value", "=", value)
+        .where("verified", "=", codec.bool(false))
+        .execute();
+    },
+
+    /** pending -> sent once a verification message is queued (never downgrades a completed address). */
+    async markSent(addressId: string, now: Date, q: Q = db): Promise<void> {
+      await q.updateTable("identity_verifiable_addresses").set({ status: "sent", updated_at: now.toISOString() }).where("id", "=", addressId).where("status", "=", "pending").execute();
+    },
+  };
+}
+
+export type AddressStore = ReturnType<typeof createAddressStore>;

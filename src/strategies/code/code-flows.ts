@@ -1,0 +1,108 @@
+/**
+ * The code method for recovery and verification (Kratos `strategy/code/strategy_{recovery,verification}.go`):
+ * - a submit with `email` (first send, or the resend button) queues a code and moves the flow to `sent_email` with
+ *   1060003 / 1080003, whether or not the address exists;
+ * - a submit with `code` on a `sent_email` flow redeems it; a wrong, expired, spent or foreign code answers
+ *   4060006 / 4070006 and counts against `max_submissions`; once used up, the flow refuses every further submit.
+ */
+import type { IdentityRepo } from "../../identity/identity-repo.ts";
+import { errors, type AppError } from "../../util/app-error.ts";
+import { FlowValidationError } from "../../flow/errors.ts";
+import type { Flow } from "../../flow/flow.ts";
+import { codeInvalidOrUsed, recoveryCodeSent, requiredProperty, submitLabel, verificationCodeSent, continueLabel } from "../../ui/messages.ts";
+import type { RecoveryStrategy, SubmitContext, VerificationStrategy } from "../strategy.ts";
+import type { AddressStore } from "./addresses.ts";
+import type { CodeKind, CodeRow, CodeStore } from "./code-store.ts";
+import { present, readCode, readEmail } from "./input.ts";
+import { codeEntryNodes, emailNodes } from "./nodes.ts";
+import type { Sender } from "./sender.ts";
+
+export interface CodeFlowsDeps {
+  codes: CodeStore;
+  sender: Sender;
+  repo: IdentityRepo;
+  addresses: AddressStore;
+  clock: { now(): Date };
+}
+
+/** The flow used up its wrong-code allowance (Kratos `ErrCodeSubmittedTooOften`). */
+export const submittedTooOften = (): AppError => errors.badRequest("The request was submitted too often. Please request another code.");
+
+/** Keeps the CSRF node (first) and replaces the rest of the form. */
+export function replaceNodes(flow: Flow, nodes: Flow["ui"]["nodes"]): void {
+  const csrf = flow.ui.nodes.filter((n) => n.attributes.node_type === "input" && n.attributes.name === "csrf_token");
+  flow.ui.nodes = [...csrf, ...nodes];
+}
+
+/** Redeems the submitted code on `flow` or throws (counting the failure). */
+export async function redeemSubmittedCode(codes: CodeStore, flow: Flow, kind: CodeKind, body: Record<string, unknown>): Promise<CodeRow> {
+  if (codes.exhausted(flow)) throw submittedTooOften();
+  const c = readCode(body);
+  const row = c.ok ? await codes.redeemCode(flow.id, kind, c.code) : undefined;
+  if (row) return row;
+  await codes.recordFailure(flow, kind);
+  throw new FlowValidationError({ form: [codeInvalidOrUsed(kind)] });
+}
+
+export function createCodeRecovery(deps: CodeFlowsDeps) {
+  const { codes, sender, repo } = deps;
+  return {
+    id: "code",
+    populateRecovery(flow: Flow) {
+      flow.ui.nodes.push(...emailNodes("code", undefined, continueLabel()));
+    },
+    async recover({ flow, body }: SubmitContext) {
+      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (present(body.email)) {
+        const email = readEmail(body);
+        await sender.sendRecovery(flow, "code", email);
+        flow.state = "sent_email";
+        flow.active = "code";
+        replaceNodes(flow, codeEntryNodes("recovery", email));
+        flow.ui.messages = [recoveryCodeSent()];
+        return { status: "sent" as const };
+      }
+      if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
+      const row = await redeemSubmittedCode(codes, flow, "recovery", body);
+      const identity = await repo.get(row.identity_id);
+      if (!identity) throw new FlowValidationError({ form: [codeInvalidOrUsed("recovery")] });
+      return { status: "recovered" as const, identity, address: row.address };
+    },
+  } satisfies RecoveryStrategy;
+}
+
+export function createCodeVerification(deps: CodeFlowsDeps) {
+  const { codes, sender, addresses, clock } = deps;
+
+  function markSent(flow: Flow, email: string): void {
+    flow.state = "sent_email";
+    flow.active = "code";
+    replaceNodes(flow, codeEntryNodes("verification", email));
+    flow.ui.messages = [verificationCodeSent()];
+  }
+
+  return {
+    id: "code",
+    populateVerification(flow: Flow) {
+      flow.ui.nodes.push(...emailNodes("code", undefined, submitLabel()));
+    },
+    async verify({ flow, body }: SubmitContext) {
+      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (present(body.email)) {
+        const email = readEmail(body);
+        await sender.sendVerification(flow, "code", email);
+        markSent(flow, email);
+        return { status: "sent" as const };
+      }
+      if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
+      const row = await redeemSubmittedCode(codes, flow, "verification", body);
+      if (row.address_id) await addresses.markVerified(row.address_id, clock.now());
+      flow.identity_id = row.identity_id;
+      return { status: "verified" as const };
+    },
+    async sendFor(flow: Flow, identity, address) {
+      await sender.sendVerificationFor(flow, "code", identity, address);
+      markSent(flow, address.value);
+    },
+  } satisfies VerificationStrategy;
+}

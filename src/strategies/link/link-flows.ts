@@ -1,0 +1,90 @@
+/**
+ * The link method for recovery and verification (Kratos `strategy/link`): a submit with `email` queues a message
+ * carrying `<public>/self-service/<kind>?flow=<id>&token=<token>` (32 alphanumerics, ~190 bits, stored as an HMAC)
+ * and answers 1060002 / 1080001 whether or not the address exists. Opening the link (GET) redeems the token once.
+ */
+import type { IdentityRepo } from "../../identity/identity-repo.ts";
+import type { Identity } from "../../identity/identity.ts";
+import type { Flow } from "../../flow/flow.ts";
+import { recoveryEmailSent, submitLabel, verificationEmailSent } from "../../ui/messages.ts";
+import type { RecoveryStrategy, SubmitContext, VerificationStrategy } from "../strategy.ts";
+import type { AddressStore } from "../code/addresses.ts";
+import type { CodeStore } from "../code/code-store.ts";
+import { replaceNodes, submittedTooOften } from "../code/code-flows.ts";
+import { readEmail } from "../code/input.ts";
+import { emailNodes } from "../code/nodes.ts";
+import type { Sender } from "../code/sender.ts";
+
+export interface LinkFlowsDeps {
+  codes: CodeStore;
+  sender: Sender;
+  repo: IdentityRepo;
+  addresses: AddressStore;
+  clock: { now(): Date };
+}
+
+/** A redeemed link: the flow it was sent for and who proved control of the address. */
+export interface RedeemedLink {
+  flowId: string;
+  identity: Identity;
+  address: string | null;
+}
+
+export function createLinkRecovery(deps: LinkFlowsDeps) {
+  const { codes, sender, repo } = deps;
+  return {
+    id: "link",
+    populateRecovery(flow: Flow) {
+      flow.ui.nodes.push(...emailNodes("link", undefined, submitLabel()));
+    },
+    async recover({ flow, body }: SubmitContext) {
+      if (codes.exhausted(flow)) throw submittedTooOften();
+      const email = readEmail(body);
+      await sender.sendRecovery(flow, "link", email);
+      flow.state = "sent_email";
+      flow.active = "link";
+      replaceNodes(flow, emailNodes("link", email, submitLabel()));
+      flow.ui.messages = [recoveryEmailSent()];
+      return { status: "sent" as const };
+    },
+    /** Redeems a recovery link token; undefined when unknown, expired or spent. */
+    async useToken(token: string): Promise<RedeemedLink | undefined> {
+      const row = await codes.redeemToken("recovery", token);
+      const identity = row ? await repo.get(row.identity_id) : undefined;
+      return row && identity ? { flowId: row.flow_id, identity, address: row.address } : undefined;
+    },
+  } satisfies RecoveryStrategy & Record<string, unknown>;
+}
+
+export function createLinkVerification(deps: LinkFlowsDeps) {
+  const { codes, sender, addresses, clock } = deps;
+  const markSent = (flow: Flow, email: string) => {
+    flow.state = "sent_email";
+    flow.active = "link";
+    replaceNodes(flow, emailNodes("link", email, submitLabel()));
+    flow.ui.messages = [verificationEmailSent()];
+  };
+  return {
+    id: "link",
+    populateVerification(flow: Flow) {
+      flow.ui.nodes.push(...emailNodes("link", undefined, submitLabel()));
+    },
+    async verify({ flow, body }: SubmitContext) {
+      const email = readEmail(body);
+      await sender.sendVerification(flow, "link", email);
+      markSent(flow, email);
+      return { status: "sent" as const };
+    },
+    async sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }) {
+      await sender.sendVerificationFor(flow, "link", identity, address);
+      markSent(flow, address.value);
+    },
+    /** Redeems a verification link token and marks the address verified; returns the flow id, else undefined. */
+    async useToken(token: string): Promise<string | undefined> {
+      const row = await codes.redeemToken("verification", token);
+      if (!row) return undefined;
+      if (row.address_id) await addresses.markVerified(row.address_id, clock.now());
+      return row.flow_id;
+    },
+  } satisfies VerificationStrategy & Record<string, unknown>;
+}
