@@ -1,0 +1,179 @@
+/**
+ * Login and registration throughput of the whole server against the hashing ceiling, and memory under a login flood,
+ * at the default hashing parameters (argon2id m=19 MiB, t=2, p=1, `hashers.argon2.dedicated_memory` 1 GiB).
+ *
+ *   node --import tsx bench/flows.ts
+ *   env: BENCH_SLICE seconds per measurement slice (default 4), BENCH_ROUNDS (default 3), BENCH_WORKERS concurrent
+ *        clients for the throughput phases (default 4), BENCH_FLOOD connections of the flood (default 200),
+ *        BENCH_FLOOD_SECONDS (default 15)
+ *
+ * Phases, in one run (the server in a child process, load and the ceiling in this one):
+ * 1. ceiling with 1 caller: hashes/s of the real hasher (`hash-ceiling.ts`), nothing else running;
+ * 2. `BENCH_ROUNDS` rounds of three slices, so background load on a shared machine hits all three alike:
+ *    - ceiling with 2 callers;
+ *    - registration: API flow + submit, `BENCH_WORKERS` clients without pause; registrations/s vs the 2-caller
+ *      ceiling (target >= 0.85: the hash runs before the identity's transaction, never inside it);
+ *    - login: the same with logins of the identities registered so far (target >= 0.90 of the ceiling);
+ * 3. flood: `BENCH_FLOOD` concurrent login clients; the child samples `process.memoryUsage().rss` every 10 ms and the
+ *    kernel's high-water mark (VmHWM) is read too; peak RSS is compared with `dedicated_memory`.
+ * Exit code 1 when a throughput phase saw a non-200 answer, or the peak RSS exceeded `dedicated_memory`.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { formatHashRate, measureHashRate } from "./hash-ceiling.ts";
+import { startBenchApp } from "./lib/app.ts";
+import { runBench } from "./lib/child.ts";
+import { createFlowClient, formatStatuses, runWorkers, type WorkersResult } from "./lib/flow-client.ts";
+import { createPasswordHasher, defaultHasherConfig } from "../src/security/hash/hasher.ts";
+
+const SLICE = Number(process.env.BENCH_SLICE ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+const FLOOD = Number(process.env.BENCH_FLOOD ?? 200);
+const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 15);
+const PASSWORD = "correct horse battery staple, slowly";
+const MiB = 1024 * 1024;
+
+interface Info {
+  url: string;
+  /** Control endpoint of the child: GET -> {rss, peak}; POST resets the peak to the current RSS. */
+  control: string;
+  pid: number;
+  dedicatedMemory: number;
+  argon2Memory: number;
+  limit: number;
+}
+
+interface Rss {
+  rss: number;
+  peak: number;
+}
+
+/** Child: the whole app plus a tiny RSS sampler reachable over HTTP (its own server, off the app's routes). */
+async function setup() {
+  // Overload answers (503 + Retry-After from the hashing queue) are expected in the flood and counted; not logged.
+  const bench = await startBenchApp({}, { logLevel: "fatal" });
+  const argon2 = bench.app.deps.config.hashers.argon2;
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  const control = http.createServer((req, res) => {
+    const rss = process.memoryUsage().rss;
+    peak = Math.max(peak, rss);
+    if (req.method === "POST") peak = rss;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ rss, peak } satisfies Rss));
+  });
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+  const info: Info = {
+    url: bench.url,
+    control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    pid: process.pid,
+    dedicatedMemory: argon2.dedicated_memory,
+    argon2Memory: argon2.memory,
+    limit: bench.app.deps.hasher.stats().limit,
+  };
+  return {
+    info,
+    async close() {
+      clearInterval(timer);
+      control.close();
+      await bench.close();
+    },
+  };
+}
+
+async function rss(control: string, reset = false): Promise<Rss> {
+  return (await (await fetch(control, { method: reset ? "POST" : "GET" })).json()) as Rss;
+}
+
+/** The kernel's peak resident set of a process (Linux), in bytes; undefined elsewhere. */
+function vmHwm(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+const verdict = (ok: boolean) => (ok ? "meets target" : "BELOW target");
+const line = (label: string, r: WorkersResult) => `${label.padEnd(14)} ${r.perSecond.toFixed(1).padStart(7)}/s  (${formatStatuses(r.statuses)} in ${r.seconds.toFixed(1)} s)`;
+
+/** Sums per-round results into one (counts and seconds added). */
+function sum(list: WorkersResult[]): WorkersResult {
+  const statuses: Record<number, number> = {};
+  for (const r of list) for (const [k, v] of Object.entries(r.statuses)) statuses[Number(k)] = (statuses[Number(k)] ?? 0) + v;
+  const ok = statuses[200] ?? 0;
+  const seconds = list.reduce((a, r) => a + r.seconds, 0);
+  return { ok, statuses, seconds, perSecond: ok / seconds };
+}
+
+async function measure(info: Info): Promise<number> {
+  let failed = false;
+  console.log(`# flows vs hashing ceiling: argon2id m=${mib(info.argon2Memory)} t=2 p=1, ${info.limit} hashes at once within ${mib(info.dedicatedMemory)}`);
+  console.log(`# ${ROUNDS} rounds of [ceiling 2 callers, registration, login], ${SLICE} s each, ${WORKERS} clients`);
+  const hasher = await createPasswordHasher(defaultHasherConfig);
+  await measureHashRate(hasher, 2, 1);
+  const one = await measureHashRate(hasher, 1, SLICE);
+
+  const client = createFlowClient(info.url);
+  const users: string[] = [];
+  const regs: WorkersResult[] = [];
+  const logins: WorkersResult[] = [];
+  let hashes = 0;
+  let hashSeconds = 0;
+  // Interleaved slices: load from other processes changes within seconds on a shared box and hits all three alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    const two = await measureHashRate(hasher, 2, SLICE);
+    hashes += two.hashes;
+    hashSeconds += two.seconds;
+    regs.push(
+      await runWorkers(WORKERS, SLICE, async (w, i) => {
+        const email = `bench-${round}-${w}-${i}@example.com`;
+        const status = await client.register(email, PASSWORD);
+        if (status === 200) users.push(email);
+        return status;
+      }),
+    );
+    if (users.length === 0) throw new Error(`no registration succeeded: ${formatStatuses(regs[0].statuses)}`);
+    let next = 0;
+    logins.push(await runWorkers(WORKERS, SLICE, () => client.login(users[next++ % users.length], PASSWORD)));
+  }
+  const reg = sum(regs);
+  const login = sum(logins);
+  const ceiling = hashes / hashSeconds;
+  console.log(`ceiling           ${formatHashRate(one)}`);
+  console.log(`ceiling           2 callers: ${ceiling.toFixed(1)} hashes/s (ratio 2/1 ${(ceiling / one.perSecond).toFixed(2)})`);
+  console.log(line("registration", reg));
+  console.log(line("login", login));
+  const regRatio = reg.perSecond / ceiling;
+  const loginRatio = login.perSecond / ceiling;
+  console.log(`ratio registration/ceiling = ${regRatio.toFixed(2)} (target >= 0.85: ${verdict(regRatio >= 0.85)})`);
+  console.log(`ratio login/ceiling        = ${loginRatio.toFixed(2)} (target >= 0.90: ${verdict(loginRatio >= 0.9)})`);
+  if (reg.ok !== Object.values(reg.statuses).reduce((a, b) => a + b, 0) || login.ok !== Object.values(login.statuses).reduce((a, b) => a + b, 0)) {
+    console.log("FAIL: non-200 answers during the throughput phases");
+    failed = true;
+  }
+
+  console.log(`# login flood: ${FLOOD} concurrent clients for ${FLOOD_SECONDS} s`);
+  const baseline = await rss(info.control, true);
+  const floodClient = createFlowClient(info.url, { maxSockets: FLOOD });
+  let n = 0;
+  const flood = await runWorkers(FLOOD, FLOOD_SECONDS, () => floodClient.login(users[n++ % users.length], PASSWORD));
+  const after = await rss(info.control);
+  const hwm = vmHwm(info.pid);
+  floodClient.close();
+  client.close();
+  console.log(line("flood logins", flood));
+  console.log(`server RSS before ${mib(baseline.rss)}, sampled peak ${mib(after.peak)} (+${mib(after.peak - baseline.rss)})${hwm ? `, kernel VmHWM ${mib(hwm)} (whole run)` : ""}`);
+  const peak = Math.max(after.peak, hwm ?? 0);
+  console.log(`ratio peak RSS/dedicated_memory = ${(peak / info.dedicatedMemory).toFixed(2)} (${mib(peak)} of ${mib(info.dedicatedMemory)}: ${peak <= info.dedicatedMemory ? "under budget" : "OVER budget"})`);
+  if (peak > info.dedicatedMemory) failed = true;
+  return failed ? 1 : 0;
+}
+
+await runBench(import.meta.url, setup, measure);
