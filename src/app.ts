@@ -27,6 +27,8 @@ import {
   registerThrottleAdminRoutes,
 } from "./security/throttle/throttle.ts";
 import { createSecurityEvents } from "./security/events.ts";
+import { createCourier } from "./courier/courier.ts";
+import { registerCourierAdminRoutes } from "./courier/admin-routes.ts";
 
 /**
  * The composition root: the only place that knows every factory. `createApp` wires plain factories into the public and
@@ -89,6 +91,8 @@ export async function createDeps(opts: AppOptions) {
   });
   const base = publicBaseUrl(config);
   const events = createSecurityEvents(logger);
+  // The outbox: flows enqueue inside their own transactions; the worker (serve, or `courier watch`) sends.
+  const courier = createCourier({ database, config, clock, logger, publicBaseUrl: base, baseDir });
   // Store keys are HMACs of identifiers and IPs; without a configured secret (CLI tools) a per-process key is used.
   const throttleSecret = config.secrets.default[0] ?? randomBytes(32).toString("hex");
   const throttleStore = createThrottleStoreFor(config, database);
@@ -115,6 +119,7 @@ export async function createDeps(opts: AppOptions) {
     repo,
     identities,
     sessions,
+    courier,
     throttleStore,
     throttleSecret,
     throttle,
@@ -166,6 +171,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registerIdentityAdminRoutes(scope, { identities: deps.identities, repo: deps.repo, publicBaseUrl: deps.publicBaseUrl });
     registerSessionAdminRoutes(scope, deps);
     if (deps.throttle) registerThrottleAdminRoutes(scope, { throttle: deps.throttle });
+    registerCourierAdminRoutes(scope, { database: deps.database });
   };
   await admin.register(adminRoutes, { prefix: "/admin" });
   await admin.register(adminRoutes);
@@ -177,6 +183,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close() {
       await Promise.allSettled([pub.close(), admin.close()]);
       await deps.throttleStore.close?.();
+      await deps.courier.close();
       await deps.database.destroy();
     },
   };

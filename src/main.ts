@@ -10,6 +10,7 @@ Commands:
   serve -c FILE [--dev]                  run the public and admin APIs
   migrate sql up|down|status -c FILE     manage the database schema (-e reads DSN from the environment)
   identities import|list|get|delete      manage identities from the command line
+  courier watch -c FILE                  run the courier worker alone (send queued email and SMS)
   hashers argon2 calibrate|hash|compare  tune and use the password hasher
   passwords check [-c FILE]              check a password (read from stdin) against the password policy
   version                                print the version
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "identities":
       return (await import("./cli/identities.ts")).runIdentitiesCommand(rest);
+    case "courier":
+      return (await import("./cli/courier.ts")).runCourierCommand(rest);
     case "hashers":
       return (await import("./cli/hashers.ts")).runHashersCommand(rest);
     case "passwords": {

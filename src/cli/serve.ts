@@ -13,6 +13,8 @@ Options:
   -c, --config FILE   configuration file (YAML or JSON, Kratos key names)
   --dev               development mode: migrates the database itself, generates and keeps a secret in the data
                       directory, allows http cookies
+  --no-courier        do not run the courier worker in this process (run "tessera courier watch" elsewhere);
+                      --watch-courier is accepted for Kratos compatibility (the worker runs by default)
   -h, --help          show this help
 `;
 
@@ -49,6 +51,8 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const stopCourier = args.flags.has("no-courier") ? undefined : app.deps.courier.startWorker();
+
   await app.public.listen({ host: config.serve.public.host || "0.0.0.0", port: config.serve.public.port });
   await app.admin.listen({ host: adminHost, port: config.serve.admin.port });
   logger.info({ public: app.deps.publicBaseUrl, admin: `http://${adminHost}:${config.serve.admin.port}/` }, "Tessera is listening");
@@ -59,6 +63,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   logger.info("shutting down");
+  await stopCourier?.();
   await app.close();
   return 0;
 }
