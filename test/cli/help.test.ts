@@ -10,7 +10,7 @@ after(killAll);
 
 const VERSION = (JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
-describe("version and help", { concurrency: 4, timeout: 120_000 }, () => {
+describe("version and help", { concurrency: 4, timeout: 300_000 }, () => {
   test("version prints the package version", async () => {
     for (const args of [["version"], ["--version"]]) {
       const res = await runCli(args);

@@ -19,7 +19,7 @@ interface IdentityJson {
   credentials?: { password?: { identifiers: string[]; config?: { hashed_password?: string } } };
 }
 
-test("import a .jsonl with a bad line and a schema violation, then list, get, delete", { timeout: 120_000 }, async () => {
+test("import a .jsonl with a bad line and a schema violation, then list, get, delete", { timeout: 300_000 }, async () => {
   dir = await tempDir("tessera-cli-");
   const file = await writeConfig(dir.path, serverConfig({ dir: dir.path }));
   const migrated = await runCli(["migrate", "sql", "up", "-c", file, "--yes"]);

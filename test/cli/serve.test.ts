@@ -35,7 +35,7 @@ async function configIn(dir: TempDir, extra: Record<string, unknown> = {}): Prom
   return { file: await writeConfig(dir.path, serverConfig({ dir: dir.path, publicPort, adminPort, extra })), publicPort, adminPort };
 }
 
-describe("tessera serve: refusals", { concurrency: 3, timeout: 120_000 }, () => {
+describe("tessera serve: refusals", { concurrency: 3, timeout: 300_000 }, () => {
   test("refuses a database with pending migrations, naming `tessera migrate sql up`", async () => {
     const dir = await fresh();
     const { file } = await configIn(dir);
@@ -87,7 +87,7 @@ describe("tessera serve: refusals", { concurrency: 3, timeout: 120_000 }, () => 
   });
 });
 
-describe("tessera serve: starts", { concurrency: 3, timeout: 120_000 }, () => {
+describe("tessera serve: starts", { concurrency: 3, timeout: 300_000 }, () => {
   test("--dev migrates the database itself and keeps a generated secret in the data dir", async () => {
     const dir = await fresh();
     const [publicPort, adminPort] = await freePorts(2);

@@ -22,7 +22,7 @@ export const BIN = join(REPO_ROOT, "bin/tessera.js");
 export const DEV_SCHEMA_URL = `file://${join(REPO_ROOT, "config/identity.schema.json")}`;
 
 /** Start-up of `node bin/tessera.js` (tsx transform included) takes seconds on a busy 2-core CI machine. */
-const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 120_000;
 
 const children = new Set<ChildProcess>();
 

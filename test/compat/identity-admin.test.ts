@@ -50,7 +50,7 @@ async function rejects(p: Promise<unknown>): Promise<unknown> {
 
 const email = (i: number) => `user-${String(i).padStart(4, "0")}@example.com`;
 
-describe("admin identity API through @ory/kratos-client against `tessera serve`", { timeout: 120_000 }, () => {
+describe("admin identity API through @ory/kratos-client against `tessera serve`", { timeout: 300_000 }, () => {
   let server: MigratedServer;
   let identities: IdentityApi;
   const created = new Map<string, string>(); // id -> email
@@ -204,7 +204,7 @@ describe("admin identity API through @ory/kratos-client against `tessera serve`"
   });
 });
 
-describe("Kratos's email-password quickstart config starts `tessera serve`", { timeout: 90_000 }, () => {
+describe("Kratos's email-password quickstart config starts `tessera serve`", { timeout: 240_000 }, () => {
   let dir: TempDir;
   let server: RunningServer | undefined;
   after(async () => {
