@@ -26,7 +26,7 @@ import { registerRecoveryRoutes, type SettingsFlowFactory } from "./recovery/han
 import { registerVerificationRoutes } from "./verification/handler.ts";
 import { createVerificationHooks } from "./verification/hooks.ts";
 import { createCourier } from "../courier/courier.ts";
-import { isSettingsSessions, registerSettingsRoutes, type AddressVerifier, type CourierPort } from "./settings/index.ts";
+import { isSettingsSessions, registerSettingsRoutes, verifierFromHooks, type AddressVerifier, type CourierPort } from "./settings/index.ts";
 
 export { registerCors } from "./cors.ts";
 export { registerLoginRoutes } from "./login/handler.ts";
@@ -87,7 +87,7 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps): Prom
   registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification });
   // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.
   const settings = isSettingsSessions(deps.sessions)
-    ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier, verifier: deps.verifier })
+    ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier, verifier: deps.verifier ?? verifierFromHooks(verification) })
     : undefined;
   if (strategies.code) {
     const { sender, addresses } = strategies.code;

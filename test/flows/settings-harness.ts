@@ -16,7 +16,7 @@ export interface SettingsApp {
   t: TestApp;
   pub: FastifyInstance;
   close(): Promise<void>;
-  /** Queued messages as [template_type, recipient], oldest first. */
+  /** Queued messages as [template_type, recipient] (rows of one manual-clock instant come in no fixed order). */
   messages(): Promise<Array<[string, string]>>;
 }
 

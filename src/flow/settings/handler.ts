@@ -212,7 +212,8 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
       const continueWith = await runSettingsHooks(
         { config, db: deps.database.db, publicBaseUrl, revokeAllForIdentity: (id, except) => sessions.revokeAllForIdentity(id, except), courier: deps.courier, verifier: deps.verifier },
         req,
-        { method: strategy.id, sessionId: who.session.id, result },
+        reply,
+        { flow, method: strategy.id, sessionId: who.session.id, result },
       );
       return await succeed(req, reply, flow, strategy.id, result.identity, continueWith, json());
     } catch (e) {

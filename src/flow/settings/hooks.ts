@@ -6,15 +6,16 @@
  * - each new unverified address gets its verification started: through the verification flow's `AddressVerifier`
  *   when wired, else a `verification` message linking to the verification flow (so the address still receives one);
  * - `after.profile.hooks: [{hook: show_verification_ui}]`: a `show_verification_ui` entry in `continue_with` when the
- *   verifier answered with a flow.
+ *   verifier answered with a flow, only with `security.account_enumeration.mitigate: false` (see docs/settings.md).
  * Message failures are logged and never undo or fail the change the user already made.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely, Transaction } from "kysely";
 import type { Config, HookConfig } from "../../config/config.ts";
 import type { Identity, VerifiableAddress } from "../../identity/identity.ts";
 import type { DB } from "../../persistence/schema.ts";
 import type { SettingsResult } from "../../strategies/strategy.ts";
+import type { Flow } from "../flow.ts";
 
 /** The slice of the courier the settings flow uses (`src/courier/courier.ts`). */
 export interface CourierPort {
@@ -22,11 +23,12 @@ export interface CourierPort {
 }
 
 /**
- * Starts the verification of a new address (implemented by the verification flow): creates its flow, stores a code and
- * queues `verification_code` with `q`. Returns the verification flow, if one was created, for `continue_with`.
+ * Starts the verification of a new address (implemented by the verification flow): creates a verification flow of the
+ * settings flow's type, stores a code and queues `verification_code`. Returns Kratos's `show_verification_ui`
+ * `continue_with` entry, or undefined when verification is off.
  */
 export interface AddressVerifier {
-  start(q: Kysely<DB>, req: FastifyRequest, identity: Identity, address: VerifiableAddress): Promise<{ flow_id: string; url?: string } | undefined>;
+  start(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity, address: VerifiableAddress): Promise<Record<string, unknown> | undefined>;
 }
 
 export interface SettingsHookDeps {
@@ -47,7 +49,8 @@ export function hooksFor(config: Config, method: string): readonly HookConfig[] 
 export async function runSettingsHooks(
   deps: SettingsHookDeps,
   req: FastifyRequest,
-  o: { method: string; sessionId: string; result: SettingsResult },
+  reply: FastifyReply,
+  o: { flow: Flow; method: string; sessionId: string; result: SettingsResult },
 ): Promise<Array<Record<string, unknown>>> {
   const hooks = hooksFor(deps.config, o.method).map((h) => h.hook);
   const { identity } = o.result;
@@ -71,10 +74,10 @@ export async function runSettingsHooks(
   for (const address of o.result.verify) {
     if (deps.verifier) {
       try {
-        const started = await deps.verifier.start(deps.db, req, identity, address);
-        if (started && hooks.includes("show_verification_ui")) {
-          continueWith.push({ action: "show_verification_ui", flow: { id: started.flow_id, verifiable_address: address.value, ...(started.url ? { url: started.url } : {}) } });
-        }
+        const started = await deps.verifier.start(req, reply, o.flow, identity, address);
+        // With enumeration mitigation the entry is left out: a change to a taken address starts no verification,
+        // and the two answers must not differ.
+        if (started && hooks.includes("show_verification_ui") && !deps.config.security.account_enumeration.mitigate) continueWith.push(started);
       } catch (err) {
         req.log.error({ err }, "settings: could not start the verification of a changed address");
       }
@@ -83,4 +86,19 @@ export async function runSettingsHooks(
     }
   }
   return continueWith;
+}
+
+/**
+ * An `AddressVerifier` over the verification flow's hooks: `afterRegistration` starts one verification per unverified
+ * address of the identity it is given, so it is handed the identity with just the changed address.
+ */
+export function verifierFromHooks(hooks: {
+  afterRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<Record<string, unknown>[]>;
+}): AddressVerifier {
+  return {
+    async start(req, reply, flow, identity, address) {
+      const started = await hooks.afterRegistration(req, reply, flow, { ...identity, verifiable_addresses: [address] });
+      return started[0];
+    },
+  };
 }

@@ -4,5 +4,6 @@
  */
 export { registerSettingsRoutes, isSettingsSessions } from "./handler.ts";
 export type { CreateSettingsFlow, CreateSettingsFlowOptions, SettingsHandlerDeps, SettingsSessionsPort } from "./handler.ts";
+export { verifierFromHooks } from "./hooks.ts";
 export type { AddressVerifier, CourierPort } from "./hooks.ts";
 export { settingsFlowToJson } from "./respond.ts";

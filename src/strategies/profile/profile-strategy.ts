@@ -13,15 +13,17 @@
  * change is then NOT stored, but the answer is built exactly as for a stored change (the submitted traits, the new
  * address as a fresh unverified entry), and the owner of the address receives a `registration_attempt` notice instead
  * of a verification code, so the requester's answer and the mail traffic look the same. The requester finds the old
- * value on the next read of the identity; docs/settings.md states this residual signal.
+ * value on the next read of the identity; docs/settings.md states this residual signal. With
+ * `security.account_enumeration.mitigate: false` the conflict answers Kratos's 4000007 instead.
  */
+import type { Config } from "../../config/config.ts";
 import type { Flow } from "../../flow/flow.ts";
 import { FlowValidationError } from "../../flow/errors.ts";
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { IdentityService } from "../../identity/identity-service.ts";
 import type { Identity, RecoveryAddress, VerifiableAddress } from "../../identity/identity.ts";
 import type { CredentialIdentifierType, ExtractedTraits, IdentitySchemaRegistry } from "../../identity/schema/registry.ts";
-import { saveLabel, type UiText } from "../../ui/messages.ts";
+import { duplicateCredentials, saveLabel, type UiText } from "../../ui/messages.ts";
 import { submitNode, traitsNodes } from "../../ui/node.ts";
 import { isAppError } from "../../util/app-error.ts";
 import type { Clock } from "../../util/clock.ts";
@@ -30,6 +32,7 @@ import { coerceFormTraits } from "../password/traits.ts";
 import type { SettingsContext, SettingsNotice, SettingsResult, SettingsStrategy } from "../strategy.ts";
 
 export interface ProfileStrategyDeps {
+  config: Config;
   schemas: IdentitySchemaRegistry;
   identities: IdentityService;
   repo: IdentityRepo;
@@ -45,7 +48,7 @@ function protectedFingerprint(x: ExtractedTraits): string {
 }
 
 export function createProfileStrategy(deps: ProfileStrategyDeps) {
-  const { schemas, identities, repo, clock } = deps;
+  const { config, schemas, identities, repo, clock } = deps;
 
   /** The identity as a stored change would show it, without storing anything (the conflict answer). */
   function asIfChanged(identity: Identity, traits: Record<string, unknown>, after: ExtractedTraits): Identity {
@@ -107,6 +110,8 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
         return { identity: updated, notices: [], verify };
       } catch (e) {
         if (!isAppError(e) || e.code !== 409) throw e;
+        // Without enumeration mitigation, Kratos's answer: the identifier is taken (4000007).
+        if (!config.security.account_enumeration.mitigate) throw new FlowValidationError({ form: [duplicateCredentials()] });
         return { identity: asIfChanged(identity, normalized, after), notices: await conflictNotices(identity, before, after), verify: [] };
       }
     },
