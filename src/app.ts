@@ -168,7 +168,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const adminRoutes = async (scope: FastifyInstance) => {
     registerHealthRoutes(scope, deps);
     registerSchemaRoutes(scope, deps);
-    registerIdentityAdminRoutes(scope, { identities: deps.identities, repo: deps.repo, publicBaseUrl: deps.publicBaseUrl });
+    registerIdentityAdminRoutes(scope, {
+      identities: deps.identities,
+      repo: deps.repo,
+      publicBaseUrl: deps.publicBaseUrl,
+      adminBaseUrl: config.serve.admin.base_url ?? `http://${config.serve.admin.host}:${config.serve.admin.port}/`,
+    });
     registerSessionAdminRoutes(scope, deps);
     if (deps.throttle) registerThrottleAdminRoutes(scope, { throttle: deps.throttle });
     registerCourierAdminRoutes(scope, { database: deps.database });

@@ -18,8 +18,10 @@ Options:
   -h, --help          show this help
 `;
 
-const isLoopback = (host: string): boolean =>
-  host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+const isLoopback = (host: string): boolean => {
+  const h = host.replace(/^::ffff:/i, "");
+  return h === "localhost" || h === "::1" || (isIP(h) === 4 && h.startsWith("127."));
+};
 
 export async function runServeCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ["c", "config"]);

@@ -14,6 +14,8 @@ export interface IdentityAdminDeps {
   identities: IdentityService;
   repo: IdentityRepo;
   publicBaseUrl: string;
+  /** The admin listener's base URL, for `Location` headers (Kratos: `serve.admin.base_url`). */
+  adminBaseUrl: string;
 }
 
 const DEFAULT_PAGE_SIZE = 250;
@@ -95,7 +97,7 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, deps: Identity
 
   app.post("/identities", async (request, reply) => {
     const identity = await identities.create(request.body);
-    reply.code(201).header("location", `${deps.publicBaseUrl.replace(/\/$/, "")}/admin/identities/${identity.id}`);
+    reply.code(201).header("location", `${deps.adminBaseUrl.replace(/\/$/, "")}/admin/identities/${identity.id}`);
     return view(identity);
   });
 

@@ -33,6 +33,7 @@ describe("admin identity API", () => {
   test("create -> get -> get by external id -> put -> patch -> delete", async () => {
     const created = await call("POST", "/admin/identities", { schema_id: "default", traits: { email: "Dana@Example.com" }, external_id: "ext-dana" });
     assert.equal(created.statusCode, 201);
+    assert.match(String(created.headers.location), /^http:\/\/127\.0\.0\.1:4434\/admin\/identities\/[0-9a-f-]{36}$/, "Location points at the admin API");
     const identity = created.json() as { id: string; traits: { email: string }; schema_url: string; credentials: Record<string, { config?: unknown }> };
     assert.equal(identity.traits.email, "dana@example.com");
     assert.equal(identity.schema_url, "http://127.0.0.1:4433/schemas/ZGVmYXVsdA");
