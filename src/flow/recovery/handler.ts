@@ -49,6 +49,8 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
   const { config, engine, sessions, flows, clock, database, sender, addresses } = deps;
   const cfg = config.selfservice.flows.recovery;
   const strategy = deps.strategies.find((s) => s.id === cfg.use);
+  // Links (self-service or admin-made) are redeemable whenever the link method is enabled, whatever `use` offers.
+  const linker = deps.strategies.find((s) => s.useToken !== undefined);
 
   const populate = (flow: Flow) => strategy?.populateRecovery(flow);
   const send = (req: FastifyRequest, reply: FastifyReply, flow: Flow, status: number, json: boolean, extra?: Record<string, unknown>) => {
@@ -155,7 +157,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
       enabled();
       const token = queryParam(req, "token");
       if (!token) throw errors.badRequest("The recovery link is missing its token.");
-      const link = strategy?.useToken ? await strategy.useToken(token) : undefined;
+      const link = linker?.useToken ? await linker.useToken(token) : undefined;
       const flow = link ? await flows.get(link.flowId) : undefined;
       if (!link || !flow || flow.kind !== "recovery") {
         // As Kratos: a fresh browser flow explaining that the link is invalid or spent.
