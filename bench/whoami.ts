@@ -5,6 +5,7 @@
  * holding 2000 other sessions; `persistence/db.ts` reuses prepared statements, so this is the default path.
  *
  *   node --import tsx bench/whoami.ts [--duration <seconds per measurement, default 5>] [--rounds <n, default 2>]
+ *                                     [--dedicated-memory <size, e.g. 19MiB: one hash at a time>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
  * 1. whoami vs bare: ratio of requests/s (target >= 0.60) and whoami's p99 (target < 5 ms);
@@ -28,6 +29,10 @@ export interface BenchServers {
   whoamiUrl: string;
   bareUrl: string;
   token: string;
+  /** GET: the server process's `process.cpuUsage()`. */
+  cpuUrl: string;
+  /** How many hashes the server's hasher runs at once. */
+  hashLimit: number;
 }
 
 export interface Scenario {
@@ -45,17 +50,40 @@ const targets = (s: BenchServers): { bare: Target; whoami: Target } => ({
   whoami: { label: "/sessions/whoami", url: s.whoamiUrl, headers: { "x-session-token": s.token } },
 });
 
+/** The server process's CPU time (user + system), in microseconds. */
+async function serverCpu(servers: BenchServers): Promise<number> {
+  const c = (await (await fetch(servers.cpuUrl)).json()) as { user: number; system: number };
+  return c.user + c.system;
+}
+
 const whoamiVsBare: Scenario = {
   name: "whoami vs bare Map route",
   async run(servers, { duration, rounds }) {
     const t = targets(servers);
-    const r = await measureRounds([t.bare, t.whoami], { duration, rounds, connections: 10 });
+    // Server CPU time per request: unlike requests/s it barely moves when other processes load the machine.
+    const cpu = new Map<string, { us: number; requests: number }>();
+    let before = 0;
+    const r = await measureRounds([t.bare, t.whoami], {
+      duration,
+      rounds,
+      connections: 10,
+      beforeRun: async () => {
+        before = await serverCpu(servers);
+      },
+      afterRun: async (target, m) => {
+        const c = cpu.get(target.label) ?? { us: 0, requests: 0 };
+        cpu.set(target.label, { us: c.us + (await serverCpu(servers)) - before, requests: c.requests + m.requests });
+      },
+    });
+    const perRequest = (label: string) => cpu.get(label)!.us / cpu.get(label)!.requests;
     const ratio = r[t.whoami.label].rps / r[t.bare.label].rps;
+    const cpuRatio = perRequest(t.bare.label) / perRequest(t.whoami.label);
     const p99 = r[t.whoami.label].p99;
     return [
-      formatMeasurement(r[t.bare.label]),
-      formatMeasurement(r[t.whoami.label]),
+      `${formatMeasurement(r[t.bare.label])}  server CPU ${perRequest(t.bare.label).toFixed(0)} us/request`,
+      `${formatMeasurement(r[t.whoami.label])}  server CPU ${perRequest(t.whoami.label).toFixed(0)} us/request`,
       `ratio whoami/bare = ${ratio.toFixed(2)} (target >= 0.60: ${ratio >= 0.6 ? "met" : "MISSED"}), whoami p99 ${p99} ms (target < 5 ms: ${p99 < 5 ? "met" : "MISSED"})`,
+      `ratio of server CPU per request bare/whoami = ${cpuRatio.toFixed(2)} (the requests/s ratio a CPU-bound server reaches on an idle machine)`,
     ];
   },
 };
@@ -109,7 +137,8 @@ export const scenarios: Scenario[] = [whoamiVsBare, whoamiUnderFlows];
 
 /** Child: the whole app with one identity holding 2001 sessions (one token for the bench), and the bare route. */
 async function setup() {
-  const bench = await startBenchApp();
+  const dedicated = arg("--dedicated-memory");
+  const bench = await startBenchApp(dedicated ? { hashers: { argon2: { dedicated_memory: dedicated } } } : {});
   const { identities, sessions } = bench.app.deps;
   const identity = await identities.create({
     schema_id: "default",
@@ -130,8 +159,9 @@ async function setup() {
     if (!v) return reply.code(401).send({ error: "none" });
     return v;
   });
+  bare.get("/cpu", async () => process.cpuUsage());
   const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
-  const info: BenchServers = { publicUrl: bench.url, whoamiUrl: `${bench.url}/sessions/whoami`, bareUrl: `${bareUrl}/bare`, token };
+  const info: BenchServers = { publicUrl: bench.url, whoamiUrl: `${bench.url}/sessions/whoami`, bareUrl: `${bareUrl}/bare`, cpuUrl: `${bareUrl}/cpu`, token, hashLimit: bench.app.deps.hasher.stats().limit };
   return {
     info,
     async close() {
@@ -147,6 +177,7 @@ await runBench(import.meta.url, setup, async (servers: BenchServers) => {
   const check = await fetch(servers.whoamiUrl, { headers: { "x-session-token": servers.token } });
   if (check.status !== 200) throw new Error(`whoami answered ${check.status}, expected 200`);
   for (const s of scenarios) {
+    if (s === scenarios[0]) console.log(`# server: hashes at once: ${servers.hashLimit} (hashers.argon2.dedicated_memory / memory)`);
     console.log(`# ${s.name} (autocannon, 10 connections, ${duration} s per measurement)`);
     for (const l of await s.run(servers, { duration, rounds })) console.log(l);
   }

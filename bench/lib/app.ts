@@ -1,7 +1,8 @@
 /**
  * The whole Tessera public API for benches: `createApp` with the real config loader over a fresh SQLite file (every
  * migration applied), the dev identity schema, production hashing defaults (argon2id 19 MiB, t=2, p=1, 1 GiB
- * `dedicated_memory`) unless `config` says otherwise, the breach check off (no network in a bench), the `session` hook
+ * `dedicated_memory`) unless `config` says otherwise, the breach check off (no network in a bench), the per-IP request
+ * limit raised out of reach (all load comes from one address; the hook still runs), the `session` hook
  * after password registration (Kratos's quickstart), and logging at `warn` unless `opts.logLevel` says otherwise
  * (request logs would measure pino).
  * Listens on 127.0.0.1 on a free port. Meant to run inside the bench child process (see `child.ts`).
@@ -37,6 +38,9 @@ export async function startBenchApp(config: Record<string, unknown> = {}, opts: 
       flows: { registration: { after: { password: { hooks: [{ hook: "session" }] } } } },
     },
     log: { level: "warning" },
+    // Every bench client comes from 127.0.0.1: the per-IP request limit (600/min by default, on every public route)
+    // would answer 429 within a second. Raised, not disabled, so its hook still runs on every request measured.
+    security: { brute_force: { ip: { max_requests: 1_000_000_000 } } },
   };
   const { config: loaded } = await loadConfig({ overrides: { ...base, ...config }, env: {} });
   const app = await createApp({ config: loaded, baseDir: REPO_ROOT, logger: createLogger({ level: opts.logLevel ?? "warn" }) });

@@ -82,16 +82,30 @@ export async function measure(target: Target, opts: MeasureOptions = {}): Promis
 
 /**
  * Warm-up (`warmup` seconds per target, default 1, discarded), then `rounds` (default 2) runs per target with a
- * rotating order. Returns one aggregated `Measurement` per label.
+ * rotating order; `beforeRun` / `afterRun` bracket each measured run. Returns one aggregated `Measurement` per label.
  */
-export async function measureRounds(targets: Target[], opts: MeasureOptions & { rounds?: number; warmup?: number } = {}): Promise<Record<string, Measurement>> {
+export interface RoundsOptions extends MeasureOptions {
+  rounds?: number;
+  warmup?: number;
+  /** Called right before each measured run (not the warm-ups), e.g. to read the server's CPU time. */
+  beforeRun?: (target: Target) => Promise<void>;
+  /** Called right after each measured run with its result. */
+  afterRun?: (target: Target, m: Measurement) => Promise<void>;
+}
+
+export async function measureRounds(targets: Target[], opts: RoundsOptions = {}): Promise<Record<string, Measurement>> {
   const warmup = opts.warmup ?? 1;
   if (warmup > 0) for (const t of targets) await measure(t, { ...opts, duration: warmup });
   const runs = new Map<string, Measurement[]>(targets.map((t) => [t.label, []]));
   const rounds = opts.rounds ?? 2;
   for (let round = 0; round < rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-    for (const t of order) runs.get(t.label)!.push(await measure(t, opts));
+    for (const t of order) {
+      await opts.beforeRun?.(t);
+      const m = await measure(t, opts);
+      await opts.afterRun?.(t, m);
+      runs.get(t.label)!.push(m);
+    }
   }
   const out: Record<string, Measurement> = {};
   for (const t of targets) {
