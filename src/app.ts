@@ -29,6 +29,7 @@ import {
 import { createSecurityEvents } from "./security/events.ts";
 import { createCourier } from "./courier/courier.ts";
 import { registerCourierAdminRoutes } from "./courier/admin-routes.ts";
+import { registerRecoveryAdminRoutes } from "./flow/recovery/admin-routes.ts";
 
 /**
  * The composition root: the only place that knows every factory. `createApp` wires plain factories into the public and
@@ -177,6 +178,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registerSessionAdminRoutes(scope, deps);
     if (deps.throttle) registerThrottleAdminRoutes(scope, { throttle: deps.throttle });
     registerCourierAdminRoutes(scope, { database: deps.database });
+    registerRecoveryAdminRoutes(scope, deps);
   };
   await admin.register(adminRoutes, { prefix: "/admin" });
   await admin.register(adminRoutes);

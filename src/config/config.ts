@@ -85,7 +85,13 @@ export interface Config {
           ignore_network_errors: boolean;
         };
       };
-      code: { enabled: boolean; passwordless_enabled: boolean; config: { lifespan: Milliseconds } };
+      code: {
+        enabled: boolean;
+        passwordless_enabled: boolean;
+        mfa_enabled: boolean;
+        missing_credential_fallback_enabled: boolean;
+        config: { lifespan: Milliseconds; max_submissions: number };
+      };
       link: { enabled: boolean; config: { lifespan: Milliseconds; base_url?: string } };
       profile: { enabled: boolean };
     };

@@ -74,9 +74,8 @@ export function createCodeStore(deps: { database: Database; config: Config; cloc
   const { database, config, clock } = deps;
   const { db } = database;
   const keys = config.secrets.default.length ? config.secrets.default : [""];
-  // `max_submissions` is Kratos's key; read loosely until config.ts declares it.
-  const codeCfg = config.selfservice.methods.code.config as { lifespan: number; max_submissions?: number };
-  const maxSubmissions = Number.isInteger(codeCfg.max_submissions) && (codeCfg.max_submissions as number) > 0 ? (codeCfg.max_submissions as number) : DEFAULT_MAX_SUBMISSIONS;
+  // Kratos's key, 1..255 by the config schema.
+  const maxSubmissions = config.selfservice.methods.code.config.max_submissions ?? DEFAULT_MAX_SUBMISSIONS;
 
   const material = (method: CodeMethod, kind: CodeKind, flowId: string, secret: string): string =>
     method === "code" ? `code\0${kind}\0${flowId.toLowerCase()}\0${secret}` : `link\0${kind}\0${secret}`;
@@ -105,7 +104,7 @@ export function createCodeStore(deps: { database: Database; config: Config; cloc
     maxSubmissions,
 
     lifespanMs(method: CodeMethod): number {
-      return cap(method === "code" ? codeCfg.lifespan : config.selfservice.methods.link.config.lifespan);
+      return cap(method === "code" ? config.selfservice.methods.code.config.lifespan : config.selfservice.methods.link.config.lifespan);
     },
 
     /** Deletes the flow's earlier codes of `kind` (a resend invalidates them) and stores the new one, in `q`. */
