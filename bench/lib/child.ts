@@ -4,7 +4,8 @@
  * A bench script calls `runBench(import.meta.url, setup, measure)`:
  * - in the parent it forks the same script (through tsx) with `--bench-child`, waits for the child's `info`, runs
  *   `measure(info)`, then tells the child to stop (also when `measure` throws) and sets the exit code;
- * - in the child it runs `setup()`, sends `info` to the parent, and on "stop" calls `close()` and exits.
+ * - in the child it runs `setup()`, sends `info` to the parent, and on "stop" calls `close()` and exits; when the
+ *   parent goes away without a "stop" (killed, crashed), the IPC channel closes and the child exits too.
  * A child that dies before sending `info` rejects the parent with its exit code.
  */
 import { fork } from "node:child_process";
@@ -20,10 +21,15 @@ const CHILD_FLAG = "--bench-child";
 export async function runBench<T>(moduleUrl: string, setup: () => Promise<ChildServers<T>>, measure: (info: T) => Promise<number | void>): Promise<void> {
   if (process.argv.includes(CHILD_FLAG)) {
     const servers = await setup();
+    let closing: Promise<void> | undefined;
+    const shutdown = (code: number) => {
+      closing ??= servers.close().finally(() => process.exit(code));
+    };
     process.on("message", (m) => {
-      if (m !== "stop") return;
-      void servers.close().finally(() => process.exit(0));
+      if (m === "stop") shutdown(0);
     });
+    // The parent died without saying "stop" (killed, crashed): clean up and never outlive it.
+    process.once("disconnect", () => shutdown(1));
     process.send?.({ info: servers.info });
     return;
   }
