@@ -107,7 +107,9 @@ export function createFlowEngine(deps: FlowDeps) {
   /** Stores a fatal error and sends the browser to the error UI; JSON clients get the error itself. */
   async function sendFatal(req: FastifyRequest, reply: FastifyReply, err: unknown, json = wantsJson(req)): Promise<FastifyReply> {
     const appErr = toAppError(err);
-    if (appErr.code >= 500) req.log.error({ err }, "self-service flow failed");
+    // Overload answers (503 from the hashing queue) are expected under a flood: one warning line, no stack.
+    if (appErr.code === 503) req.log.warn({ error_id: appErr.id }, "self-service flow refused: overloaded");
+    else if (appErr.code >= 500) req.log.error({ err }, "self-service flow failed");
     if (json) {
       if (appErr.headers) reply.headers(appErr.headers);
       return reply.code(appErr.code).type("application/json; charset=utf-8").send(appErr.toBody());

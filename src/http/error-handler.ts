@@ -24,7 +24,8 @@ export function toAppError(err: unknown): AppError {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const appErr = toAppError(err);
-  if (appErr.code >= 500) request.log.error({ err }, "request failed");
+  if (appErr.code === 503) request.log.warn({ error_id: appErr.id }, "request refused: overloaded");
+  else if (appErr.code >= 500) request.log.error({ err }, "request failed");
   else request.log.debug({ error_id: appErr.id, code: appErr.code }, "request rejected");
   if (appErr.headers) reply.headers(appErr.headers);
   return reply.code(appErr.code).type("application/json; charset=utf-8").send(appErr.toBody());

@@ -6,15 +6,16 @@
  * the same password. Imported legacy hashes were computed by other systems over the raw text: they are compared with
  * the raw password first, then with its NFKC form if that differs. Case always matters.
  *
- * Concurrency: every hash or comparison runs inside a FIFO semaphore whose capacity is `argon2.dedicated_memory` and
- * where each operation weighs max(its own memory, `argon2.memory`). So at most
- * `limit = max(1, floor(dedicated_memory / argon2.memory))` configured hashes run at once; an imported hash with a
- * larger memory cost takes proportionally more of the budget. The native work runs on the libuv threadpool (4 threads
- * unless UV_THREADPOOL_SIZE says otherwise): a limit above the pool size adds no throughput, those hashes wait inside
- * libuv, but memory stays bounded. A caller that waits longer than `max_queue_wait_ms` gets AppError 503 with a
- * `Retry-After` header.
+ * Concurrency: every hash or comparison runs inside a FIFO semaphore whose capacity is
+ * min(`argon2.dedicated_memory`, `argon2.memory` x `max_concurrency`) and where each operation weighs max(its own
+ * memory, `argon2.memory`). So at most `limit = max(1, floor(capacity / argon2.memory))` configured hashes run at once;
+ * an imported hash with a larger memory cost takes proportionally more of the budget. `max_concurrency` defaults to the
+ * number of CPUs: more hashes at once than cores adds no throughput, it only starves the event loop (whoami) and hides
+ * the real queue inside libuv's threadpool, where no wait bound applies. A caller that waits longer than
+ * `max_queue_wait_ms` gets AppError 503 with a `Retry-After` header.
  */
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { errors } from "../../util/app-error.ts";
 import { argon2Hash, parseArgon2 } from "./argon2.ts";
 import type { Argon2Params } from "./argon2.ts";
@@ -34,6 +35,8 @@ export interface HasherConfig {
   bcrypt: { cost: number };
   /** How long a hash may wait for a slot before answering 503; default 2000 ms. */
   max_queue_wait_ms?: number;
+  /** Hashes running at once at most (besides the memory budget); default: the number of CPUs. */
+  max_concurrency?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -65,8 +68,14 @@ export interface PasswordHasher {
 }
 
 /** How many configured hashes may run at once within the memory budget. */
+/** The semaphore's capacity in bytes: the memory budget, further bounded by `max_concurrency` configured hashes. */
+function capacityOf(cfg: HasherConfig): number {
+  const cpus = cfg.max_concurrency ?? Math.max(1, availableParallelism());
+  return Math.min(cfg.argon2.dedicated_memory, cfg.argon2.memory * cpus);
+}
+
 export function hasherLimit(cfg: HasherConfig): number {
-  return Math.max(1, Math.floor(cfg.argon2.dedicated_memory / cfg.argon2.memory));
+  return Math.max(1, Math.floor(capacityOf(cfg) / cfg.argon2.memory));
 }
 
 function checkConfig(cfg: HasherConfig): void {
@@ -85,7 +94,7 @@ function checkConfig(cfg: HasherConfig): void {
 export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordHasher> {
   checkConfig(cfg);
   const maxWait = cfg.max_queue_wait_ms ?? 2000;
-  const sem = createSemaphore(cfg.argon2.dedicated_memory, maxWait);
+  const sem = createSemaphore(capacityOf(cfg), maxWait);
   const weightOf = (memory: number) => Math.max(memory, cfg.argon2.memory);
 
   const hash = (password: string): Promise<string> => {

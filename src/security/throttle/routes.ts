@@ -10,8 +10,12 @@ import type { ThrottleStore } from "./store.ts";
 import type { Throttle, ThrottleStatus } from "./throttle.ts";
 
 const MINUTE = 60_000;
-/** Probes come from load balancers and orchestrators at a fixed rate; they are never limited. */
-const EXEMPT = /^(?:\/admin)?\/health\/(?:alive|ready)(?:\?|$)/;
+/**
+ * Never limited: probes (load balancers and orchestrators call them at a fixed rate) and `/sessions/whoami`, which
+ * gateways call for every request of every user, often from one address; a 190-bit session token cannot be guessed, so
+ * the limit would only refuse legitimate traffic there.
+ */
+const EXEMPT = /^(?:(?:\/admin)?\/health\/(?:alive|ready)|\/sessions\/whoami)(?:\?|$)/;
 
 export interface IpRateLimitDeps {
   store: ThrottleStore;
