@@ -32,5 +32,8 @@ export function createStrategies(deps: StrategiesDeps): {
     registration.push(password);
     settings.push(password);
   }
+  // Passwordless code login and registration (`methods.code.passwordless_enabled`), after password as in Kratos.
+  login.push(...(code?.login ?? []));
+  registration.push(...(code?.registration ?? []));
   return { login, registration, settings, recovery: code?.recovery ?? [], verification: code?.verification ?? [], code };
 }

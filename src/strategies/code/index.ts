@@ -14,8 +14,10 @@ import { createCodeFlowsDeps } from "./deps.ts";
 import { createCodeRecovery, createCodeVerification } from "./code-flows.ts";
 import { createCodeStore } from "./code-store.ts";
 import { createSender, type CourierPort } from "./sender.ts";
+import { createPasswordless, type PasswordlessExtraDeps } from "./passwordless/index.ts";
 
-export interface CodeMethodsDeps {
+/** The passwordless extras are optional: without `schemas` and `identities` code login/registration are left out. */
+export interface CodeMethodsDeps extends Partial<PasswordlessExtraDeps> {
   config: Config;
   clock: Clock;
   database: Database;
@@ -40,7 +42,8 @@ export function createCodeMethods(deps: CodeMethodsDeps) {
     recovery.push(createLinkRecovery(shared));
     verification.push(createLinkVerification(shared));
   }
-  return { codes, addresses, sender, recovery, verification };
+  const { login, registration } = createPasswordless({ ...deps, codes, sender, addresses });
+  return { codes, addresses, sender, recovery, verification, login, registration };
 }
 
 export type CodeMethods = ReturnType<typeof createCodeMethods>;
