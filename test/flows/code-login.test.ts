@@ -9,7 +9,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { apiFlow, browserFlow, csrfOf, flowIdFrom, Jar, json, node, submitForm, type Json } from "./harness.ts";
 import { createMailHarness, digitsIn, messagesOf, post, type MailHarness } from "./recovery-harness.ts";
 
-export const PASSWORDLESS = {
+const PASSWORDLESS = {
   selfservice: {
     methods: { code: { passwordless_enabled: true, config: { lifespan: "15m" } } },
     flows: { registration: { after: { code: { hooks: [{ hook: "session" }] } } } },
@@ -22,7 +22,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const TIME = /\d{4}-\d\d-\d\dT[\d:.]+Z/g;
 
 /** Status, header names and body with ids, timestamps and the address replaced. */
-export function shape(res: LightMyRequestResponse, address: string): { status: number; headers: string[]; body: string } {
+function shape(res: LightMyRequestResponse, address: string): { status: number; headers: string[]; body: string } {
   return {
     status: res.statusCode,
     headers: Object.keys(res.headers).sort(),

@@ -63,7 +63,6 @@ export function createCodeLogin(deps: CodeLoginDeps) {
     // Over the per-address / per-IP message cap the answer stays the same and nothing is sent (the earlier code,
     // if any, keeps working). The cap never looks at the account, so both branches behave alike.
     if (await allowMessage(address, ip)) await sender.sendLogin(flow, address, identity);
-    if (!identity) events?.("enumeration_notice_sent", { client_ip: ip, flow_id: flow.id, method: "code", reason: "login_unknown" });
     flow.internal.code = { address } satisfies LoginState;
     flow.state = "sent_email";
     flow.active = "code";

@@ -121,7 +121,6 @@ export function createCodeRegistration(deps: CodeRegistrationDeps) {
           // The code proved control of the address it was sent to.
           verifiable_addresses: [{ value: row.address ?? state.address, via: "email", verified: true, status: "completed" }],
         });
-        events?.("registration_succeeded", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: "code" });
         return { identity };
       } catch (e) {
         // Someone registered the address between the code being sent and redeemed; the code holder owns the mailbox.

@@ -6,7 +6,8 @@
  *   know about the code method;
  * - `redeemGuarded`: every code guess goes through `max_submissions` (per flow) and the brute-force throttle (per
  *   address, across flows): refused flows and throttled addresses are answered before any code is compared; a wrong
- *   code counts on both; a right one resets the address's counter.
+ *   code counts on both; a right one resets the address's counter. The throttle key is `<kind>_code:<address>`, so
+ *   code guesses never lock the password login of the same identifier (nor the other way round).
  */
 import { FlowValidationError } from "../../../flow/errors.ts";
 import type { Flow } from "../../../flow/flow.ts";
@@ -48,11 +49,13 @@ export interface RedeemOptions {
 export async function redeemGuarded(deps: GuardDeps, o: RedeemOptions): Promise<CodeRow> {
   const { codes, throttle, events } = deps;
   const { flow, kind, address, ip } = o;
+  // Per kind and address, apart from the password login counter (the key scheme the sender uses for recovery).
+  const key = `${kind}_code:${address}`;
   if (codes.exhausted(flow)) throw submittedTooOften();
   const submitted = readCode(o.body);
   if (throttle) {
     try {
-      await throttle.check(address, ip);
+      await throttle.check(key, ip);
     } catch (e) {
       const message = throttleUiMessage(e);
       if (!message || !isThrottleError(e)) throw e;
@@ -63,11 +66,11 @@ export async function redeemGuarded(deps: GuardDeps, o: RedeemOptions): Promise<
   const row = submitted.ok ? await codes.redeemCode(flow.id, kind, submitted.code) : undefined;
   if (!row) {
     await codes.recordFailure(flow, kind);
-    await throttle?.failed(address, ip);
+    await throttle?.failed(key, ip);
     if (kind === "login") events?.("login_failed", { client_ip: ip, flow_id: flow.id, method: "code" });
     throw new FlowValidationError({ form: [o.invalid] });
   }
-  await throttle?.succeeded(address);
+  await throttle?.succeeded(key);
   return row;
 }
 
