@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { apiFlow, browserFlow, csrfOf, flowIdFrom, Jar, json, node, submitForm, type Json } from "./harness.ts";
 import { createMailHarness, digitsIn, messagesOf, post, type MailHarness } from "./recovery-harness.ts";
+import { compareTiming, formatReport } from "../security/timing.ts";
 
 const PASSWORDLESS = {
   selfservice: {
@@ -220,5 +221,30 @@ describe("code login (passwordless, real SMTP)", () => {
       const res = await post(h.pub, "login", sent.id as string, body);
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${body} -> ${res.statusCode}`);
     }
+  });
+
+  it("timing over a real socket: sending to a known vs an unknown address (TESTING.md criteria)", async () => {
+    await createIdentity("tim@example.com");
+    const base = await h.pub.listen({ port: 0, host: "127.0.0.1" });
+    const flows = { known: await apiFlow(h.pub, "login"), unknown: await apiFlow(h.pub, "login") };
+    // Each sample is a resend on one flow per class: the same work as a first send (delete, insert, enqueue).
+    const submit = async (flow: Json, identifier: string) => {
+      const res = await fetch(`${base}/self-service/login?flow=${flow.id as string}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ method: "code", identifier, resend: "code" }),
+      });
+      await res.text();
+      assert.equal(res.status, 400);
+    };
+    const report = await compareTiming(
+      "code login send",
+      () => submit(flows.known, "tim@example.com"),
+      () => submit(flows.unknown, "nob@example.com"),
+      // Half of TESTING.md's 200 samples: each send is a write transaction (~5-10 ms on SQLite), keep the file fast.
+      { samples: 100, warmup: 10 },
+    );
+    console.log(formatReport(report));
+    assert.ok(report.pass, formatReport(report));
   });
 });
