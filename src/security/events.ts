@@ -13,7 +13,11 @@ export type SecurityEventName =
   | "registration_duplicate"
   | "recovery_requested"
   | "recovery_succeeded"
+  | "verification_requested"
   | "verification_succeeded"
+  | "code_failed"
+  | "code_throttled"
+  | "message_capped"
   | "password_changed"
   | "enumeration_notice_sent"
   | "session_revoked";
@@ -23,11 +27,19 @@ export interface SecurityEventFields {
   client_ip?: string;
   flow_id?: string;
   method?: string;
+  /** Why, in a word: the template of a notice (`registration_attempt`), the flow kind of a code (`recovery`). */
   reason?: string;
 }
 
 export type SecurityEvents = (event: SecurityEventName, fields: SecurityEventFields) => void;
 
+/**
+ * Events on `logger`, one `info` line each: `{security_event, identity_id?, client_ip?, flow_id?, method?, reason?}`.
+ * Only the listed fields are written, so a caller cannot leak a secret by passing a wider object.
+ */
 export function createSecurityEvents(logger: Pick<Logger, "info">): SecurityEvents {
-  return (event, fields) => logger.info({ security_event: event, ...fields }, `security event: ${event}`);
+  return (event, fields) => {
+    const { identity_id, client_ip, flow_id, method, reason } = fields;
+    logger.info({ security_event: event, identity_id, client_ip, flow_id, method, reason }, `security event: ${event}`);
+  };
 }

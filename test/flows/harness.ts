@@ -89,9 +89,20 @@ export async function submitForm(pub: FastifyInstance, flow: Json, fields: Recor
 }
 
 /** Registers an identity through the API flow (the real path) and returns the response JSON. */
-export async function registerApi(pub: FastifyInstance, email: string, password: string): Promise<Json> {
+/**
+ * Registers through the API flow. With enumeration mitigation and verification on, registration signs nobody in; then
+ * (unless `signIn: false`) a password login supplies `session_token`.
+ */
+export async function registerApi(pub: FastifyInstance, email: string, password: string, opts: { signIn?: boolean } = {}): Promise<Json> {
   const flow = await apiFlow(pub, "registration");
   const res = await submitJson(pub, flow, { method: "password", password, traits: { email } });
   assert.equal(res.statusCode, 200, res.body);
-  return json(res);
+  const out = json(res);
+  if (out.session_token === undefined && opts.signIn !== false) {
+    const login = await apiFlow(pub, "login");
+    const signed = await submitJson(pub, login, { method: "password", identifier: email, password });
+    assert.equal(signed.statusCode, 200, signed.body);
+    out.session_token = json(signed).session_token;
+  }
+  return out;
 }

@@ -8,7 +8,9 @@ const PW = "correct horse battery staple 42";
 describe("recovery with a code (API flows, real SMTP)", () => {
   let h: MailHarness;
   before(async () => {
-    h = await createMailHarness();
+    // The per-address brute-force throttle of code guesses is tested in test/security/code-throttle.test.ts; here
+    // the per-flow `max_submissions` alone is under test.
+    h = await createMailHarness({ security: { brute_force: { identifier: { free_attempts: 20 } } } });
   });
   after(() => h.close());
 

@@ -15,7 +15,8 @@ import { flowRetrySuccess, noStrategyFound, recoveryTokenInvalidOrUsed } from ".
 import { errors } from "../../util/app-error.ts";
 import type { RecoveryStrategy } from "../../strategies/strategy.ts";
 import type { AddressStore } from "../../strategies/code/addresses.ts";
-import type { Sender } from "../../strategies/code/sender.ts";
+import { withClientIp, type Sender } from "../../strategies/code/sender.ts";
+import { createSecurityEvents } from "../../security/events.ts";
 import type { RedeemedLink } from "../../strategies/link/link-flows.ts";
 import { readBody, str } from "../body.ts";
 import { clientInfo, currentSession, resolveReturnTo } from "../common.ts";
@@ -48,6 +49,7 @@ type Revoker = { revokeAllForIdentity?(identityId: string, exceptSessionId?: str
 export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandlerDeps): void {
   const { config, engine, sessions, flows, clock, database, sender, addresses } = deps;
   const cfg = config.selfservice.flows.recovery;
+  const events = sender.events ?? createSecurityEvents(deps.logger);
   const strategy = deps.strategies.find((s) => s.id === cfg.use);
   // Links (self-service or admin-made) are redeemable whenever the link method is enabled, whatever `use` offers.
   const linker = deps.strategies.find((s) => s.useToken !== undefined);
@@ -90,6 +92,9 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
       if (!revoke) throw errors.internal("revoke_active_sessions needs a session service that can revoke sessions");
       await revoke.call(sessions, identity.id, sessionId);
     }
+    // The owner is back: forget the login throttle of the account's identifiers (and of the recovered address).
+    await sender.clearThrottle([...(identity.credentials.password?.identifiers ?? []), ...(address ? [address] : [])]);
+    events("recovery_succeeded", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method });
     await database.db.transaction().execute(async (trx) => {
       if (address) await addresses.markVerifiedByValue(identity.id, address, now, trx);
       const to = address ?? identity.recovery_addresses[0]?.value;
@@ -179,8 +184,9 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
   app.get("/self-service/recovery/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/recovery/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/recovery/flows", (req, reply) => engine.fetch("recovery", req, reply));
-  app.get("/self-service/recovery", openLink);
-  app.post("/self-service/recovery", submit);
+  // The client IP travels with the request's async context to the message caps and code throttle (sender.ts).
+  app.get("/self-service/recovery", (req, reply) => withClientIp(req.ip, () => openLink(req, reply)));
+  app.post("/self-service/recovery", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
 }
 
 /** Where a browser is sent for a recovery flow (exported for the admin routes). */

@@ -3,6 +3,10 @@
  * `/self-service/registration/{browser,api,flows}` and `POST /self-service/registration?flow=`. After the strategy
  * created the identity, `selfservice.flows.registration.after.<method>.hooks` (else `after.hooks`) run; the `session`
  * hook signs the new identity in (cookie for browsers, `session_token` + `continue_with` for API clients).
+ *
+ * With enumeration mitigation (`./enumeration.ts`) the `session` hook waits for verification (no session in the
+ * answer), every answer carries `show_verification_ui`, and a duplicate (`DuplicateRegistration`) is answered with its
+ * stand-in identity exactly like a new registration while its owner gets a `registration_attempt` notice.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HookConfig } from "../../config/config.ts";
@@ -17,6 +21,9 @@ import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
 import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
 import type { VerificationHooks } from "../verification/hooks.ts";
+import { createSecurityEvents } from "../../security/events.ts";
+import { withClientIp } from "../../strategies/code/sender.ts";
+import { DuplicateRegistration, markStandIn, noticeRecipient, registrationMitigated } from "./enumeration.ts";
 
 export interface RegistrationHandlerDeps extends FlowDeps {
   engine: FlowEngine;
@@ -36,6 +43,7 @@ function flatten(v: unknown, prefix: string, out: Record<string, unknown> = {}):
 export function registerRegistrationRoutes(app: FastifyInstance, deps: RegistrationHandlerDeps): void {
   const { config, engine, strategies, sessions, flows, clock, publicBaseUrl } = deps;
   const regCfg = config.selfservice.flows.registration;
+  const events = createSecurityEvents(deps.logger);
 
   const populate = (flow: Flow) => {
     for (const s of strategies) s.populateRegistration(flow);
@@ -62,6 +70,10 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     }
   }
 
+  /**
+   * The answer to a registration: `identity` is the new identity or, for a mitigated duplicate, its stand-in; both
+   * take this same path (same writes, same answer shape).
+   */
   async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity): Promise<FastifyReply> {
     flow.state = "passed_challenge";
     flow.active = method;
@@ -69,8 +81,13 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     flow.updated_at = clock.now().toISOString();
     await flows.update(flow);
     const identityJson = identityToJson(identity, { publicBaseUrl, admin: false });
+    // With mitigation nobody is signed in before the address is verified: else a duplicate would have to answer
+    // without a session where a new account gets one. (A method that proved the address, e.g. a registration code,
+    // leaves nothing unverified and signs in as configured.)
+    const unverified = identity.verifiable_addresses.filter((a) => !a.verified);
+    const mitigated = deps.verification !== undefined && registrationMitigated(config, unverified);
     let issued: { session: unknown; token: string } | undefined;
-    if (hooksFor(method).some((h) => h.hook === "session")) issued = await sessions.issue(identity, { method, ...clientInfo(req) });
+    if (!mitigated && hooksFor(method).some((h) => h.hook === "session")) issued = await sessions.issue(identity, { method, ...clientInfo(req) });
     const verify = deps.verification ? await deps.verification.afterRegistration(req, reply, flow, identity) : [];
     if (flow.type === "api") {
       const out: Record<string, unknown> = { identity: identityJson };
@@ -89,7 +106,7 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
       out.continue_with = [...verify, redirectBrowserTo(to)];
       return reply.code(200).send(out);
     }
-    const showUi = hooksFor(method).some((h) => h.hook === "show_verification_ui") ? (verify[0]?.flow as { url?: string } | undefined)?.url : undefined;
+    const showUi = mitigated || hooksFor(method).some((h) => h.hook === "show_verification_ui") ? (verify[0]?.flow as { url?: string } | undefined)?.url : undefined;
     return reply.redirect(showUi ?? to, 303);
   }
 
@@ -110,7 +127,17 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
       const method = str(body.method);
       const strategy = strategies.find((s) => s.id === method);
       if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("registration")] });
-      const { identity } = await strategy.register({ req, flow, body });
+      let identity: Identity;
+      try {
+        identity = (await strategy.register({ req, flow, body })).identity;
+        events("registration_succeeded", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
+      } catch (e) {
+        if (!(e instanceof DuplicateRegistration)) throw e;
+        const submitted = e.standIn.verifiable_addresses.find((a) => a.via === "email")?.value ?? "";
+        markStandIn(e.standIn, noticeRecipient(submitted, e.owner));
+        identity = e.standIn;
+        events("registration_duplicate", { identity_id: e.owner?.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
+      }
       return await succeed(req, reply, flow, strategy.id, identity);
     } catch (e) {
       if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
@@ -121,5 +148,6 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
   app.get("/self-service/registration/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/registration/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/registration/flows", (req, reply) => engine.fetch("registration", req, reply));
-  app.post("/self-service/registration", submit);
+  // The client IP travels with the request's async context to the message caps (strategies/code/sender.ts).
+  app.post("/self-service/registration", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
 }

@@ -16,6 +16,7 @@ import type { Identity, VerifiableAddress } from "../../identity/identity.ts";
 import type { DB } from "../../persistence/schema.ts";
 import type { SettingsResult } from "../../strategies/strategy.ts";
 import type { Flow } from "../flow.ts";
+import { createSecurityEvents } from "../../security/events.ts";
 
 /** The slice of the courier the settings flow uses (`src/courier/courier.ts`). */
 export interface CourierPort {
@@ -68,6 +69,11 @@ export async function runSettingsHooks(
     }
   };
   for (const n of o.result.notices) await queue(n);
+  // Security events (one log line each; no address, no secret).
+  const events = createSecurityEvents(req.log);
+  const fields = { identity_id: identity.id, client_ip: req.ip, flow_id: o.flow.id, method: o.method };
+  if (o.method === "password") events("password_changed", fields);
+  for (const n of o.result.notices) if (n.template_type === "registration_attempt") events("enumeration_notice_sent", { ...fields, reason: n.template_type });
 
   const continueWith: Array<Record<string, unknown>> = [];
   const base = deps.publicBaseUrl.endsWith("/") ? deps.publicBaseUrl : `${deps.publicBaseUrl}/`;

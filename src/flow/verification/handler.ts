@@ -11,6 +11,8 @@ import { errors } from "../../util/app-error.ts";
 import type { VerificationStrategy } from "../../strategies/strategy.ts";
 import { continueNode } from "../../strategies/code/nodes.ts";
 import { replaceNodes } from "../../strategies/code/code-flows.ts";
+import { currentClientIp, withClientIp } from "../../strategies/code/sender.ts";
+import { createSecurityEvents } from "../../security/events.ts";
 import { readBody, str } from "../body.ts";
 import { resolveReturnTo } from "../common.ts";
 import type { FlowDeps } from "../deps.ts";
@@ -29,6 +31,7 @@ export interface VerificationHandlerDeps extends FlowDeps {
 export function registerVerificationRoutes(app: FastifyInstance, deps: VerificationHandlerDeps): void {
   const { config, engine, flows, clock } = deps;
   const cfg = config.selfservice.flows.verification;
+  const events = createSecurityEvents(deps.logger);
   const strategy = deps.strategies.find((s) => s.id === cfg.use);
   const populate = (flow: Flow) => strategy?.populateVerification(flow);
 
@@ -39,6 +42,7 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
 
   /** passed_challenge: message, a link on, stored. */
   async function complete(flow: Flow, method: string): Promise<void> {
+    events("verification_succeeded", { identity_id: flow.identity_id ?? undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
     flow.state = "passed_challenge";
     flow.active = method;
     replaceNodes(flow, [continueNode(flow.return_to ?? cfg.after.default_browser_return_url ?? config.selfservice.default_browser_return_url)]);
@@ -115,6 +119,7 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
   app.get("/self-service/verification/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/verification/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/verification/flows", (req, reply) => engine.fetch("verification", req, reply));
-  app.get("/self-service/verification", openLink);
-  app.post("/self-service/verification", (req, reply) => handle(req, reply, readBody(req), true));
+  // The client IP travels with the request's async context to the message caps and code throttle (sender.ts).
+  app.get("/self-service/verification", (req, reply) => withClientIp(req.ip, () => openLink(req, reply)));
+  app.post("/self-service/verification", (req, reply) => withClientIp(req.ip, () => handle(req, reply, readBody(req), true)));
 }

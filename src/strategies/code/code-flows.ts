@@ -3,7 +3,9 @@
  * - a submit with `email` (first send, or the resend button) queues a code and moves the flow to `sent_email` with
  *   1060003 / 1080003, whether or not the address exists;
  * - a submit with `code` on a `sent_email` flow redeems it; a wrong, expired, spent or foreign code answers
- *   4060006 / 4070006 and counts against `max_submissions`; once used up, the flow refuses every further submit.
+ *   4060006 / 4070006 and counts against `max_submissions`; once used up, the flow refuses every further submit;
+ * - guesses are also throttled per address across flows (`security.brute_force.identifier`, key `<kind>_code:<address>`):
+ *   a throttled guess answers 429 with 4990001/4990002 before the code is compared.
  */
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import { errors, type AppError } from "../../util/app-error.ts";
@@ -34,13 +36,33 @@ export function replaceNodes(flow: Flow, nodes: Flow["ui"]["nodes"]): void {
   flow.ui.nodes = [...csrf, ...nodes];
 }
 
-/** Redeems the submitted code on `flow` or throws (counting the failure). */
-export async function redeemSubmittedCode(codes: CodeStore, flow: Flow, kind: CodeKind, body: Record<string, unknown>): Promise<CodeRow> {
+/** The address a flow's code went to (kept in `internal` when sending; the key of its guess throttle). */
+export const codeAddressOf = (flow: Flow): string => String(flow.internal.code_address ?? `flow:${flow.id}`);
+const rememberAddress = (flow: Flow, address: string): void => {
+  flow.internal.code_address = address;
+};
+
+/**
+ * Redeems the submitted code on `flow` or throws (counting the failure). With `guard`, guesses are also throttled per
+ * address (brute-force protection, on top of `max_submissions`): checked before the code is compared, counted after.
+ */
+export async function redeemSubmittedCode(
+  codes: CodeStore,
+  flow: Flow,
+  kind: CodeKind,
+  body: Record<string, unknown>,
+  guard?: { sender: Pick<Sender, "checkGuess" | "guessFailed" | "guessSucceeded">; address: string },
+): Promise<CodeRow> {
   if (codes.exhausted(flow)) throw submittedTooOften();
   const c = readCode(body);
+  if (guard) await guard.sender.checkGuess(flow, kind, guard.address);
   const row = c.ok ? await codes.redeemCode(flow.id, kind, c.code) : undefined;
-  if (row) return row;
+  if (row) {
+    await guard?.sender.guessSucceeded(kind, guard.address);
+    return row;
+  }
   await codes.recordFailure(flow, kind);
+  await guard?.sender.guessFailed(flow, kind, guard.address);
   throw new FlowValidationError({ form: [codeInvalidOrUsed(kind)] });
 }
 
@@ -56,6 +78,7 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
       if (present(body.email)) {
         const email = readEmail(body);
         await sender.sendRecovery(flow, "code", email);
+        rememberAddress(flow, email);
         flow.state = "sent_email";
         flow.active = "code";
         replaceNodes(flow, codeEntryNodes("recovery", email));
@@ -63,7 +86,7 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await redeemSubmittedCode(codes, flow, "recovery", body);
+      const row = await redeemSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow) });
       const identity = await repo.get(row.identity_id);
       if (!identity) throw new FlowValidationError({ form: [codeInvalidOrUsed("recovery")] });
       return { status: "recovered" as const, identity, address: row.address };
@@ -75,6 +98,7 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
   const { codes, sender, addresses, clock } = deps;
 
   function markSent(flow: Flow, email: string): void {
+    rememberAddress(flow, email);
     flow.state = "sent_email";
     flow.active = "code";
     replaceNodes(flow, codeEntryNodes("verification", email));
@@ -95,7 +119,7 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await redeemSubmittedCode(codes, flow, "verification", body);
+      const row = await redeemSubmittedCode(codes, flow, "verification", body, { sender, address: codeAddressOf(flow) });
       if (row.address_id) await addresses.markVerified(row.address_id, clock.now());
       flow.identity_id = row.identity_id;
       return { status: "verified" as const };

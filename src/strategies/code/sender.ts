@@ -5,9 +5,23 @@
  * (one address lookup, one identity read, one transaction deleting the flow's earlier codes and inserting a code row)
  * and queue at most one message: the code or link for a known address; for an unknown one the `*_unknown` notice
  * when `notify_unknown_recipients` is on (code login: `login_unknown` whenever enumeration mitigation is on). The
- * message row is inserted in the same transaction as the code row, so a code exists exactly when its message does;
- * nothing here waits on SMTP (the courier worker delivers later).
+ * message row is inserted in the same transaction as the code row; nothing here waits on SMTP (the courier worker
+ * delivers later).
+ *
+ * Message caps (brute-force protection, `security.brute_force.messages`): before queueing, every recovery and
+ * verification message asks `throttle.allowMessage(address, ip)` (code login and registration ask it themselves before
+ * calling `sendLogin` / `sendRegistration`); beyond the cap the code row is still written (same work, same answer) but no
+ * message is queued. The client IP comes from the request's async context (`withClientIp`, set by the flow handlers);
+ * without one the per-IP cap counts per address.
+ *
+ * A registration stand-in (`flow/registration/enumeration.ts`) handed to `sendVerificationFor` gets a code row that
+ * can never be redeemed and one `registration_attempt` notice to the existing account instead of a code.
+ *
+ * The sender also carries the code-guess throttle of recovery and verification (`checkGuess`/`guessFailed`/
+ * `guessSucceeded`, per flow kind and address) and `clearThrottle` for a completed recovery, because it is the one
+ * object of the code methods that the composition root's throttle reaches.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Config } from "../../config/config.ts";
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { Identity } from "../../identity/identity.ts";
@@ -15,8 +29,13 @@ import type { Database } from "../../persistence/db.ts";
 import type { Clock } from "../../util/clock.ts";
 import { newId } from "../../util/ids.ts";
 import type { Flow } from "../../flow/flow.ts";
+import { FlowValidationError } from "../../flow/errors.ts";
+import { standInNotice } from "../../flow/registration/enumeration.ts";
+import type { SecurityEvents } from "../../security/events.ts";
+import type { Throttle } from "../../security/throttle/throttle.ts";
+import { isThrottleError, throttleUiMessage } from "../../security/throttle/messages.ts";
 import type { AddressStore } from "./addresses.ts";
-import { CODE_DIGITS, newCode, newLinkToken, type CodeMethod, type CodeStore, type Q } from "./code-store.ts";
+import { CODE_DIGITS, newCode, newLinkToken, type CodeKind, type CodeMethod, type CodeStore, type Q } from "./code-store.ts";
 
 /** The courier slice used here (`courier/courier.ts`): renders and inserts a `courier_messages` row with `q`. */
 export interface CourierPort {
@@ -32,7 +51,20 @@ export interface SenderDeps {
   addresses: AddressStore;
   courier: CourierPort;
   publicBaseUrl: string;
+  /** Brute-force protection (message caps, code guesses); absent when `security.brute_force.enabled` is false. */
+  throttle?: Throttle;
+  events?: SecurityEvents;
 }
+
+const clientIps = new AsyncLocalStorage<string>();
+
+/** Runs `fn` with `ip` as the client IP of every message it sends (the flow handlers wrap their submits in it). */
+export function withClientIp<T>(ip: string, fn: () => T): T {
+  return clientIps.run(ip, fn);
+}
+
+/** The client IP of the current request, if a handler set one. */
+export const currentClientIp = (): string | undefined => clientIps.getStore();
 
 /** What templates may show of an identity: id and traits (never credentials or admin metadata). */
 const identityData = (i: Identity | undefined) => (i ? { id: i.id, traits: i.traits, metadata_public: i.metadata_public ?? null } : undefined);
@@ -46,6 +78,22 @@ export function createSender(deps: SenderDeps) {
 
   /** Loads the identity behind an address; the unknown branch reads a random id so both cost one query. */
   const loadIdentity = async (identityId: string | undefined): Promise<Identity | undefined> => repo.get(identityId ?? newId());
+  const { throttle, events } = deps;
+
+  /** The message cap for `address` (counted before the transaction; both branches ask, whatever they send). */
+  async function allow(flow: Flow, address: string): Promise<boolean> {
+    if (!throttle) return true;
+    const ip = currentClientIp();
+    if (await throttle.allowMessage(address, ip ?? `unbound:${address}`)) return true;
+    events?.("message_capped", { client_ip: ip, flow_id: flow.id, reason: flow.kind });
+    return false;
+  }
+
+  const notice = (flow: Flow, template: string, identityId?: string) =>
+    events?.("enumeration_notice_sent", { identity_id: identityId, client_ip: currentClientIp(), flow_id: flow.id, reason: template });
+
+  /** Throttle key of a code kind's guesses for one address (separate from the login identifier's counter). */
+  const guessKey = (kind: CodeKind, address: string) => `${kind}_code:${address}`;
 
   return {
     /** Recovery by email: a code (`recovery_code`) or link (`recovery`); unknown: `recovery_unknown` if configured. */
@@ -54,8 +102,11 @@ export function createSender(deps: SenderDeps) {
       const identity = await loadIdentity(addr?.identity_id);
       const known = addr !== undefined && identity !== undefined;
       const secret = method === "code" ? newCode(CODE_DIGITS.recovery) : newLinkToken();
+      const allowed = await allow(flow, email);
+      events?.("recovery_requested", { identity_id: known ? identity.id : undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "recovery", method, secret, identityId: known ? identity.id : null, address: email, addressId: addr?.id ?? null });
+        if (!allowed) return;
         if (known) {
           const data: Record<string, unknown> = { to: email, identity: identityData(identity) };
           if (method === "code") data.recovery_code = secret;
@@ -63,6 +114,7 @@ export function createSender(deps: SenderDeps) {
           await courier.enqueue(trx, { template_type: method === "code" ? "recovery_code" : "recovery", recipient: email, data });
         } else if (flowsCfg.recovery.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "recovery_unknown", recipient: email, data: { to: email } });
+          notice(flow, "recovery_unknown");
         }
       });
     },
@@ -73,13 +125,17 @@ export function createSender(deps: SenderDeps) {
       const identity = await loadIdentity(addr?.identity_id);
       const known = addr !== undefined && identity !== undefined;
       const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
+      const allowed = await allow(flow, email);
+      events?.("verification_requested", { identity_id: known ? identity.id : undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: known ? identity.id : null, address: email, addressId: addr?.id ?? null });
+        if (!allowed) return;
         if (known) {
           await courier.enqueue(trx, verificationMessage(flow, method, email, secret, identity));
           await addresses.markSent(addr.id, deps.clock.now(), trx);
         } else if (flowsCfg.verification.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "verification_unknown", recipient: email, data: { to: email } });
+          notice(flow, "verification_unknown");
         }
       });
     },
@@ -87,11 +143,18 @@ export function createSender(deps: SenderDeps) {
     /** Verification of a known address of a known identity (after registration, `require_verified_address`). */
     async sendVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }): Promise<void> {
       const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
+      // A registration stand-in: the row cannot be redeemed (no identity), the owner is told instead; the address
+      // update touches no row (the stand-in's address id exists nowhere) but costs the same statement.
+      const standIn = standInNotice(identity);
+      const recipient = standIn?.recipient ?? address.value;
+      const allowed = await allow(flow, recipient);
       await database.db.transaction().execute(async (trx) => {
-        await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: identity.id, address: address.value, addressId: address.id });
-        await courier.enqueue(trx, verificationMessage(flow, method, address.value, secret, identity));
+        await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: standIn ? null : identity.id, address: address.value, addressId: standIn ? null : address.id });
+        if (allowed && standIn) await courier.enqueue(trx, { template_type: "registration_attempt", recipient, data: { to: recipient } });
+        else if (allowed) await courier.enqueue(trx, verificationMessage(flow, method, address.value, secret, identity));
         await addresses.markSent(address.id, deps.clock.now(), trx);
       });
+      if (allowed && standIn) notice(flow, "registration_attempt");
     },
 
     /**
@@ -103,7 +166,10 @@ export function createSender(deps: SenderDeps) {
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "login", method: "code", secret, identityId: identity?.id ?? null, address });
         if (identity) await courier.enqueue(trx, { template_type: "login_code", recipient: address, data: { to: address, login_code: secret, identity: identityData(identity) } });
-        else if (config.security.account_enumeration.mitigate) await courier.enqueue(trx, { template_type: "login_unknown", recipient: address, data: { to: address } });
+        else if (config.security.account_enumeration.mitigate) {
+          await courier.enqueue(trx, { template_type: "login_unknown", recipient: address, data: { to: address } });
+          notice(flow, "login_unknown");
+        }
       });
     },
 
@@ -117,7 +183,10 @@ export function createSender(deps: SenderDeps) {
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "registration", method: "code", secret, identityId: taken ? null : REGISTRATION_PSEUDO_ID, address });
         if (!taken) await courier.enqueue(trx, { template_type: "registration_code", recipient: address, data: { to: address, registration_code: secret, traits } });
-        else await courier.enqueue(trx, { template_type: "registration_attempt", recipient: address, data: { to: address } });
+        else {
+          await courier.enqueue(trx, { template_type: "registration_attempt", recipient: address, data: { to: address } });
+          notice(flow, "registration_attempt");
+        }
       });
     },
 
@@ -127,6 +196,41 @@ export function createSender(deps: SenderDeps) {
     },
 
     recoveryLinkUrl: (flowId: string, token: string) => url("recovery", flowId, "token", token),
+
+    /**
+     * Before redeeming a `kind` code sent to `address`: throws the 429 `FlowValidationError` (4990001/4990002,
+     * Retry-After) while that address's guesses are throttled. Never looks an account up.
+     */
+    async checkGuess(flow: Flow, kind: CodeKind, address: string): Promise<void> {
+      if (!throttle) return;
+      const ip = currentClientIp() ?? `unbound:${address}`;
+      try {
+        await throttle.check(guessKey(kind, address), ip);
+      } catch (e) {
+        const message = throttleUiMessage(e);
+        if (!message || !isThrottleError(e)) throw e;
+        events?.("code_throttled", { client_ip: currentClientIp(), flow_id: flow.id, reason: kind });
+        throw new FlowValidationError({ form: [message], status: e.code, headers: e.headers });
+      }
+    },
+
+    /** After a wrong `kind` code for `address` (also counted against the flow's `max_submissions`). */
+    async guessFailed(flow: Flow, kind: CodeKind, address: string): Promise<void> {
+      events?.("code_failed", { client_ip: currentClientIp(), flow_id: flow.id, reason: kind });
+      await throttle?.failed(guessKey(kind, address), currentClientIp() ?? `unbound:${address}`);
+    },
+
+    /** After a correct `kind` code for `address`: its guess counter starts over. */
+    async guessSucceeded(kind: CodeKind, address: string): Promise<void> {
+      await throttle?.succeeded(guessKey(kind, address));
+    },
+
+    /** Forgets the login throttle of these identifiers (a completed recovery proves the owner is back). */
+    async clearThrottle(identifiers: readonly string[]): Promise<void> {
+      if (throttle) for (const i of new Set(identifiers)) await throttle.clear(i);
+    },
+
+    events,
   };
 
   function verificationMessage(flow: Flow, method: CodeMethod, email: string, secret: string, identity: Identity) {

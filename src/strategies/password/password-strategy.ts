@@ -8,7 +8,8 @@
  *
  * Registration validates traits against the identity schema (Kratos message ids), runs the password policy with the
  * identifiers and trait values as context, then creates the identity through the identity service, which hashes
- * before its transaction.
+ * before its transaction. An identifier that exists answers 4000007 only without enumeration mitigation; with it the
+ * strategy throws `DuplicateRegistration` (a stand-in identity) after the same hashing and insert attempt.
  */
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.ts";
@@ -31,6 +32,7 @@ import type { Throttle } from "../../security/throttle/throttle.ts";
 import { isThrottleError, throttleUiMessage } from "../../security/throttle/messages.ts";
 import type { SecurityEvents } from "../../security/events.ts";
 import { coerceFormTraits } from "./traits.ts";
+import { DuplicateRegistration, registrationMitigated, standInIdentity } from "../../flow/registration/enumeration.ts";
 import { createPasswordSettings } from "./settings.ts";
 
 export interface PasswordStrategyDeps {
@@ -59,7 +61,8 @@ export function maxPasswordLength(config: Config): number {
 /** The lookup keys for a typed identifier: the text form (email/username) and, when it parses, the E.164 phone. */
 export function identifierCandidates(identifier: string): string[] {
   const text = normalizeIdentifier(identifier, "username");
-  const phone = toE164(identifier);
+  // An email address is never a phone number: skip the (comparatively costly) phone parse on the common path.
+  const phone = identifier.includes("@") ? undefined : toE164(identifier);
   return phone && phone !== text ? [text, phone] : [text];
 }
 
@@ -188,8 +191,20 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         });
         return { identity };
       } catch (e) {
-        if (isAppError(e) && e.code === 409) throw new FlowValidationError({ form: [duplicateCredentials()] });
-        throw e;
+        if (!isAppError(e) || e.code !== 409) throw e;
+        // The password was hashed and the insert tried, as for a new identity. With mitigation the duplicate looks
+        // like a new registration (see flow/registration/enumeration.ts); without it, Kratos's 4000007.
+        if (!registrationMitigated(config, extracted.verifiable_addresses)) throw new FlowValidationError({ form: [duplicateCredentials()] });
+        let owner: Identity | undefined;
+        for (const id of extracted.identifiers.password) owner ??= await findIdentity(id);
+        const standIn = standInIdentity({
+          schemaId,
+          traits: normalized,
+          verifiable: extracted.verifiable_addresses,
+          recovery: extracted.recovery_addresses,
+          now: clock.now(),
+        });
+        throw new DuplicateRegistration(standIn, owner);
       }
     },
 
