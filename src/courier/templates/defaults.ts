@@ -87,7 +87,7 @@ export const DEFAULT_TEMPLATES: Readonly<Record<string, TemplateSource>> = Objec
     [
       "Hi,",
       "Someone asked to recover an account for this address, but no account uses it.",
-      "If this was you, you may have signed up with a different address.",
+      "If this was you, you may have signed up with a different address, or you can create an account: {{ .registration_url }}",
       IGNORE,
     ],
     "Someone asked to recover an account for this number, but no account uses it.",
@@ -102,10 +102,16 @@ export const DEFAULT_TEMPLATES: Readonly<Record<string, TemplateSource>> = Objec
     [
       "Hi,",
       "Someone tried to sign in with this address, but no account uses it.",
-      "If this was you, you may have signed up with a different address.",
+      "If this was you, you may have signed up with a different address, or you can create an account: {{ .registration_url }}",
       IGNORE,
     ],
-    "Someone tried to sign in with this number, but no account uses it.",
+    "Someone tried to sign in with this number, but no account uses it. Sign up: {{ .registration_url }}",
+    [
+      "Hi,",
+      "Someone tried to sign in with this address, but no account uses it.",
+      `If this was you, you may have signed up with a different address, or you can ${link("registration_url", "create an account")}.`,
+      IGNORE,
+    ],
   ),
   login_throttled: make(
     "Failed sign-in attempts on your account",

@@ -45,6 +45,15 @@ test("links: paths resolve against serve.public.base_url; notifications get defa
   assert.equal(n.data.to, "u@example.com");
 });
 
+test("notices to an address without an account invite it to sign up at this service", () => {
+  const t = createTemplates({ publicBaseUrl: BASE });
+  for (const type of ["login_unknown", "recovery_unknown"]) {
+    const r = t.render(type, {}, "nobody@example.com");
+    assert.ok(r.plaintext.includes("https://id.example.test/self-service/registration/browser"), type);
+  }
+  assert.ok(t.render("login_unknown", {}, "x@example.com").html.includes('href="https://id.example.test/self-service/registration/browser"'));
+});
+
 test("HTML bodies escape data; plaintext keeps it as is", () => {
   const t = createTemplates({ publicBaseUrl: BASE });
   const r = t.render("login_code", { login_code: "<b>1</b>" }, "u@example.com");

@@ -26,13 +26,20 @@ export interface TemplateSpec {
   config_key: string;
   variant: "valid" | "invalid";
   /** Link fields filled from `serve.public.base_url` when the caller leaves them out. */
-  default_links: Array<"login_url" | "recovery_url">;
+  default_links: Array<"login_url" | "recovery_url" | "registration_url">;
 }
 
 const spec = (name: string, wire: string, config_key: string, variant: "valid" | "invalid", default_links: TemplateSpec["default_links"] = []): TemplateSpec =>
   ({ name, wire, config_key, variant, default_links });
 
 const NOTIFY: TemplateSpec["default_links"] = ["login_url", "recovery_url"];
+/** Notices to an address without an account invite it to sign up (the threat model's out-of-band answer). */
+const SIGN_UP: TemplateSpec["default_links"] = ["registration_url"];
+const LINK_PATHS: Record<TemplateSpec["default_links"][number], string> = {
+  login_url: "self-service/login/browser",
+  recovery_url: "self-service/recovery/browser",
+  registration_url: "self-service/registration/browser",
+};
 
 /** Every accepted name -> its spec. Kratos names are aliases of ours and keep their own override location. */
 export const TEMPLATE_SPECS: Readonly<Record<string, TemplateSpec>> = Object.freeze({
@@ -48,14 +55,14 @@ export const TEMPLATE_SPECS: Readonly<Record<string, TemplateSpec>> = Object.fre
   login_code_valid: spec("login_code", "login_code_valid", "login_code", "valid"),
   registration_code: spec("registration_code", "registration_code_valid", "registration_code", "valid"),
   registration_code_valid: spec("registration_code", "registration_code_valid", "registration_code", "valid"),
-  recovery_unknown: spec("recovery_unknown", "recovery_code_invalid", "recovery_code", "invalid"),
-  recovery_code_invalid: spec("recovery_unknown", "recovery_code_invalid", "recovery_code", "invalid"),
-  recovery_invalid: spec("recovery_unknown", "recovery_invalid", "recovery", "invalid"),
+  recovery_unknown: spec("recovery_unknown", "recovery_code_invalid", "recovery_code", "invalid", SIGN_UP),
+  recovery_code_invalid: spec("recovery_unknown", "recovery_code_invalid", "recovery_code", "invalid", SIGN_UP),
+  recovery_invalid: spec("recovery_unknown", "recovery_invalid", "recovery", "invalid", SIGN_UP),
   verification_unknown: spec("verification_unknown", "verification_code_invalid", "verification_code", "invalid"),
   verification_code_invalid: spec("verification_unknown", "verification_code_invalid", "verification_code", "invalid"),
   verification_invalid: spec("verification_unknown", "verification_invalid", "verification", "invalid"),
-  login_unknown: spec("login_unknown", "login_code_invalid", "login_code", "invalid"),
-  login_code_invalid: spec("login_unknown", "login_code_invalid", "login_code", "invalid"),
+  login_unknown: spec("login_unknown", "login_code_invalid", "login_code", "invalid", SIGN_UP),
+  login_code_invalid: spec("login_unknown", "login_code_invalid", "login_code", "invalid", SIGN_UP),
   registration_attempt: spec("registration_attempt", "registration_attempt", "registration_attempt", "valid", NOTIFY),
   login_throttled: spec("login_throttled", "login_throttled", "login_throttled", "valid", NOTIFY),
   password_changed: spec("password_changed", "password_changed", "password_changed", "valid", NOTIFY),
@@ -164,7 +171,7 @@ export function createTemplates(opts: TemplateOptions): {
       const base = opts.publicBaseUrl.endsWith("/") ? opts.publicBaseUrl : `${opts.publicBaseUrl}/`;
       const data: Record<string, unknown> = { to: recipient, base_url: base };
       for (const link of s.default_links) {
-        data[link] = new URL(link === "login_url" ? "self-service/login/browser" : "self-service/recovery/browser", base).toString();
+        data[link] = new URL(LINK_PATHS[link], base).toString();
       }
       for (const [k, v] of Object.entries(input)) data[k] = k.endsWith("_url") ? absolutize(v, base) : v;
       data.to = recipient;
