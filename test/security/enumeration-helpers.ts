@@ -33,7 +33,11 @@ const HTTP_DATE = /[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [0-9:]{8} GMT/g;
 
 /** Replaces ids, timestamps and each given identifier (longest first) with placeholders. */
 export function scrub(text: string, identifiers: readonly string[]): string {
-  let out = text.replace(UUID, "<id>").replace(ISO, "<time>").replace(HTTP_DATE, "<date>");
+  let out = text
+    .replace(UUID, "<id>")
+    .replace(ISO, "<time>")
+    .replace(HTTP_DATE, "<date>")
+    .replace(/("name":"csrf_token",[^}]*"value":")[^"]+"/g, '$1<csrf>"');
   for (const id of [...identifiers].sort((a, b) => b.length - a.length)) {
     out = out.replaceAll(id, "<identifier>").replaceAll(encodeURIComponent(id), "<identifier>");
   }

@@ -4,7 +4,7 @@
  * Enumeration contract: for a given kind, the known-address and unknown-address branches do the same database work
  * (one address lookup, one identity read, one transaction deleting the flow's earlier codes and inserting a code row)
  * and queue at most one message: the code or link for a known address; for an unknown one the `*_unknown` notice
- * when `notify_unknown_recipients` is on (code login: `login_unknown` whenever enumeration mitigation is on). The
+ * when `notify_unknown_recipients` is on, else a shadow of it (written and deleted in the transaction: same cost) (code login: `login_unknown` whenever enumeration mitigation is on). The
  * message row is inserted in the same transaction as the code row; nothing here waits on SMTP (the courier worker
  * delivers later).
  *
@@ -92,6 +92,16 @@ export function createSender(deps: SenderDeps) {
   const notice = (flow: Flow, template: string, identityId?: string) =>
     events?.("enumeration_notice_sent", { identity_id: identityId, client_ip: currentClientIp(), flow_id: flow.id, reason: template });
 
+  /**
+   * The unknown branch without `notify_unknown_recipients`: renders and writes the notice like a real one and deletes
+   * it in the same transaction, so nothing is sent but the answer costs what the known branch's message costs
+   * (rendering and one outbox write); no other transaction ever sees the row.
+   */
+  async function shadow(trx: Q, template_type: string, recipient: string): Promise<void> {
+    const id = await courier.enqueue(trx, { template_type, recipient, data: { to: recipient } });
+    await trx.deleteFrom("courier_messages").where("id", "=", id).execute();
+  }
+
   /** Throttle key of a code kind's guesses for one address (separate from the login identifier's counter). */
   const guessKey = (kind: CodeKind, address: string) => `${kind}_code:${address}`;
 
@@ -115,7 +125,7 @@ export function createSender(deps: SenderDeps) {
         } else if (flowsCfg.recovery.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "recovery_unknown", recipient: email, data: { to: email } });
           notice(flow, "recovery_unknown");
-        }
+        } else await shadow(trx, "recovery_unknown", email);
       });
     },
 
@@ -136,7 +146,7 @@ export function createSender(deps: SenderDeps) {
         } else if (flowsCfg.verification.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "verification_unknown", recipient: email, data: { to: email } });
           notice(flow, "verification_unknown");
-        }
+        } else await shadow(trx, "verification_unknown", email);
       });
     },
 
