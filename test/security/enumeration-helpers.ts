@@ -12,8 +12,8 @@ export interface Served {
 }
 
 /** The real app (`createApp`) listening on a free 127.0.0.1 port. */
-export async function serve(config: Record<string, unknown>): Promise<Served> {
-  const t = await createTestApp({ config });
+export async function serve(config: Record<string, unknown>, dsn?: string): Promise<Served> {
+  const t = await createTestApp({ config, dsn });
   await t.app.public.listen({ host: "127.0.0.1", port: 0 });
   const addr = t.app.public.server.address();
   const base = typeof addr === "object" && addr ? `http://127.0.0.1:${addr.port}` : "";
