@@ -107,6 +107,13 @@ export async function queued(t: TestApp): Promise<Array<[string, string]>> {
   return rows.map((r) => [String(r.template_type), String(r.recipient)]);
 }
 
+/** The rows queued since `before` was read (a multiset difference: rows of one manual-clock instant have no order). */
+export async function queuedSince(t: TestApp, before: Array<[string, string]>): Promise<Array<[string, string]>> {
+  const now = await queued(t);
+  for (const [type, to] of before) now.splice(now.findIndex(([a, b]) => a === type && b === to), 1);
+  return now.sort();
+}
+
 /** Creates an identity with a password through the admin API. */
 export async function createIdentity(t: TestApp, email: string, password: string, state = "active"): Promise<string> {
   const res = await t.app.admin.inject({
