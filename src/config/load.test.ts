@@ -311,3 +311,17 @@ describe("bundled dev config", () => {
     assert.deepEqual(schema.properties.traits.required, ["email"]);
   });
 });
+
+it("verification is on by default (our default, unlike Kratos), so registration can hide existing accounts", async () => {
+  const { config } = await loadConfig({
+    overrides: {
+      dsn: "memory",
+      secrets: { default: ["a-secret-of-at-least-16"] },
+      identity: { schemas: [{ id: "default", url: "base64://e30=" }] },
+      selfservice: { default_browser_return_url: "http://127.0.0.1:4455/" },
+    },
+    env: {},
+  });
+  assert.equal(config.selfservice.flows.verification.enabled, true);
+  assert.equal(config.security.account_enumeration.mitigate, true);
+});

@@ -27,6 +27,10 @@ const SELF_SERVICE = {
     login: { ui_url: `${UI}/login` },
     registration: { ui_url: `${UI}/registration`, after: { password: { hooks: [{ hook: "session" }] } } },
     logout: { after: { default_browser_return_url: `${UI}/logged-out` } },
+    // Kratos's default. Tessera enables verification by default so that registration can hide existing accounts,
+    // which defers the session until the address is verified (test/security/enumeration-registration.test.ts);
+    // this suite checks the Kratos-compatible immediate sign-in.
+    verification: { enabled: false },
   },
 };
 
