@@ -10,6 +10,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createFlowsHarness } from "../test/flows/harness.ts";
+import { ksStatistic, quantile, seededRandom } from "../test/security/timing.ts";
 
 const WARMUP = 20;
 const N = 200;
@@ -34,37 +35,12 @@ function request(port: number, method: string, path: string, body?: string): Pro
 }
 
 /** mulberry32: a small seeded PRNG so the interleaving is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const quantile = (sorted: number[], q: number): number => {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-};
-
-function ksD(a: number[], b: number[]): number {
-  const xs = [...a, ...b].sort((x, y) => x - y);
-  let d = 0;
-  for (const x of xs) {
-    const fa = a.filter((v) => v <= x).length / a.length;
-    const fb = b.filter((v) => v <= x).length / b.length;
-    d = Math.max(d, Math.abs(fa - fb));
-  }
-  return d;
-}
-
 async function main(): Promise<void> {
-  const h = await createFlowsHarness({ hashers: { algorithm: "argon2", argon2: { memory: "19MB", iterations: 2, parallelism: 1 } } });
+  // Production argon2 parameters; brute-force protection off, since 220 failures for one identifier would be throttled.
+  const h = await createFlowsHarness({
+    hashers: { algorithm: "argon2", argon2: { memory: "19MB", iterations: 2, parallelism: 1 } },
+    security: { brute_force: { enabled: false } },
+  });
   await h.pub.listen({ host: "127.0.0.1", port: 0 });
   const port = (h.pub.server.address() as AddressInfo).port;
   try {
@@ -80,7 +56,7 @@ async function main(): Promise<void> {
       return res.ms;
     };
 
-    const next = rng(0x7e55e7a);
+    const next = seededRandom(0x7e55e7a);
     const order = (n: number): Array<"unknown" | "wrong"> => {
       const list: Array<"unknown" | "wrong"> = [...Array(n).fill("unknown"), ...Array(n).fill("wrong")];
       for (let i = list.length - 1; i > 0; i--) {
@@ -100,7 +76,7 @@ async function main(): Promise<void> {
     const u = stats(samples.unknown);
     const w = stats(samples.wrong);
     const ratio = u.median / w.median;
-    const d = ksD(samples.unknown, samples.wrong);
+    const d = ksStatistic(samples.unknown, samples.wrong);
     console.log(`unknown identifier: median ${u.median.toFixed(2)} ms, IQR ${u.iqr.toFixed(2)} ms (n=${samples.unknown.length})`);
     console.log(`wrong password:     median ${w.median.toFixed(2)} ms, IQR ${w.iqr.toFixed(2)} ms (n=${samples.wrong.length})`);
     console.log(`ratio unknown/wrong: ${ratio.toFixed(3)}  KS D: ${d.toFixed(3)}`);

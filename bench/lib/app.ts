@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import { deepMerge } from "../../test/helpers/create-test-app.ts";
 import { migrator } from "../../src/persistence/migrate.ts";
 import { createLogger } from "../../src/util/logger.ts";
 
@@ -35,14 +36,15 @@ export async function startBenchApp(config: Record<string, unknown> = {}, opts: 
     selfservice: {
       default_browser_return_url: "http://127.0.0.1:4455/",
       methods: { password: { enabled: true, config: { haveibeenpwned_enabled: false } } },
-      flows: { registration: { after: { password: { hooks: [{ hook: "session" }] } } } },
+      // Kratos's immediate sign-in after registration (Tessera's default defers it until verification).
+      flows: { registration: { after: { password: { hooks: [{ hook: "session" }] } } }, verification: { enabled: false } },
     },
     log: { level: "warning" },
     // Every bench client comes from 127.0.0.1: the per-IP request limit (600/min by default, on every public route)
     // would answer 429 within a second. Raised, not disabled, so its hook still runs on every request measured.
     security: { brute_force: { ip: { max_requests: 1_000_000_000 } } },
   };
-  const { config: loaded } = await loadConfig({ overrides: { ...base, ...config }, env: {} });
+  const { config: loaded } = await loadConfig({ overrides: deepMerge(base, config), env: {} });
   const app = await createApp({ config: loaded, baseDir: REPO_ROOT, logger: createLogger({ level: opts.logLevel ?? "warn" }) });
   await migrator(app.deps.database).up();
   const url = (await app.public.listen({ host: "127.0.0.1", port: 0 })).replace(/\/$/, "");
