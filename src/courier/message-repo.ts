@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../persistence/db.ts";
 import { codec } from "../persistence/codec.ts";
+import { retryOnLockError } from "../persistence/retry.ts";
 import type { CourierMessageStatus, DB } from "../persistence/schema.ts";
 import { newId } from "../util/ids.ts";
 
@@ -123,7 +124,9 @@ export function createMessageRepo(database: Database) {
           .execute();
       } else {
         const skip = await canSkipLocked();
-        await db.transaction().execute(async (trx) => {
+        // InnoDB can still pick this transaction as a deadlock victim (its secondary-index locks against another
+        // worker's status update); the transaction changed nothing then, so it is run again.
+        await retryOnLockError(() => db.transaction().execute(async (trx) => {
           let q = trx.selectFrom("courier_messages").select("id").where((eb) =>
             eb.or([
               eb.and([eb("status", "=", "queued"), eb("next_attempt_at", "<=", nowTs)]),
@@ -132,7 +135,7 @@ export function createMessageRepo(database: Database) {
           if (skip) q = q.skipLocked();
           const ids = (await q.execute()).map((r) => r.id);
           if (ids.length) await trx.updateTable("courier_messages").set(set).where("id", "in", ids).execute();
-        });
+        }));
       }
       const rows = await db.selectFrom("courier_messages").selectAll().where("claim_token", "=", token).execute();
       return { token, rows: rows.map((r) => toMessage(r as Row)) };
@@ -144,13 +147,13 @@ export function createMessageRepo(database: Database) {
      */
     async markSent(id: string, now: Date): Promise<void> {
       const ts = codec.ts(now);
-      await db.transaction().execute(async (trx) => {
+      await retryOnLockError(() => db.transaction().execute(async (trx) => {
         await trx.updateTable("courier_messages")
           .set((eb) => ({ status: "sent", send_count: eb("send_count", "+", 1), claimed_until: null, claim_token: null, updated_at: ts }))
           .where("id", "=", id).execute();
         await trx.insertInto("courier_message_dispatches")
           .values({ id: newId(), message_id: id, status: "success", error: null, created_at: ts, updated_at: ts }).execute();
-      });
+      }));
     },
 
     /**
@@ -159,7 +162,7 @@ export function createMessageRepo(database: Database) {
      */
     async markFailed(id: string, token: string, now: Date, error: Record<string, unknown>, retryAt: Date | null): Promise<void> {
       const ts = codec.ts(now);
-      await db.transaction().execute(async (trx) => {
+      await retryOnLockError(() => db.transaction().execute(async (trx) => {
         await trx.updateTable("courier_messages")
           .set((eb) => ({
             status: retryAt ? "queued" : "abandoned",
@@ -172,7 +175,7 @@ export function createMessageRepo(database: Database) {
           .where("id", "=", id).where("claim_token", "=", token).execute();
         await trx.insertInto("courier_message_dispatches")
           .values({ id: newId(), message_id: id, status: "failed", error: codec.json(error), created_at: ts, updated_at: ts }).execute();
-      });
+      }));
     },
 
     async get(id: string): Promise<MessageRow | undefined> {

@@ -3,6 +3,7 @@ import type { Kysely, RawBuilder } from "kysely";
 import type { Database } from "../../persistence/db.ts";
 import type { DB } from "../../persistence/schema.ts";
 import { codec } from "../../persistence/codec.ts";
+import { retryOnLockError } from "../../persistence/retry.ts";
 import type { ThrottleState, ThrottleStore } from "./store.ts";
 
 /**
@@ -50,19 +51,12 @@ export function createSqlThrottleStore(database: Database, opts: SqlThrottleStor
       if (!row) throw new Error("throttle upsert returned no row");
       return toState(row);
     }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await db.transaction().execute(async (trx) => {
-          await mysqlUpsert.execute(trx);
-          const row = (await readForUpdate(trx, key)).rows[0];
-          if (!row) throw new Error("throttle upsert lost its row");
-          return toState(row);
-        });
-      } catch (e) {
-        if (attempt >= MAX_RETRIES || !isRetryable(e)) throw e;
-        await new Promise((r) => setTimeout(r, 2 + Math.random() * 8 * (attempt + 1)));
-      }
-    }
+    return retryOnLockError(() => db.transaction().execute(async (trx) => {
+      await mysqlUpsert.execute(trx);
+      const row = (await readForUpdate(trx, key)).rows[0];
+      if (!row) throw new Error("throttle upsert lost its row");
+      return toState(row);
+    }), MAX_RETRIES);
   }
 
   function maybePrune(now: number): void {
@@ -169,11 +163,4 @@ interface RowShape {
   last_at: unknown;
   expires_at: unknown;
   locked_until: unknown;
-}
-
-/** InnoDB deadlock (1213) or lock wait timeout (1205); SQLite busy. */
-function isRetryable(e: unknown): boolean {
-  if (typeof e !== "object" || e === null) return false;
-  const o = e as { errno?: unknown; code?: unknown };
-  return o.errno === 1213 || o.errno === 1205 || o.code === "ER_LOCK_DEADLOCK" || o.code === "SQLITE_BUSY";
 }
