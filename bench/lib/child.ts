@@ -33,7 +33,9 @@ export async function runBench<T>(moduleUrl: string, setup: () => Promise<ChildS
     process.send?.({ info: servers.info });
     return;
   }
-  const child = fork(fileURLToPath(moduleUrl), [...process.argv.slice(2), CHILD_FLAG], { execArgv: ["--import", "tsx"], stdio: "inherit" });
+  // BENCH_CPU_PROF=<dir>: the server child writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(fileURLToPath(moduleUrl), [...process.argv.slice(2), CHILD_FLAG], { execArgv: ["--import", "tsx", ...prof], stdio: "inherit" });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const info = await new Promise<T>((resolve, reject) => {
     child.once("message", (m) => resolve((m as { info: T }).info));
