@@ -42,7 +42,8 @@ export async function runCourierCommand(argv: string[], opts: CourierCommandOpti
     return 2;
   }
   const file = configFileOf(args);
-  const { config, warnings, configDir } = await loadConfig({ file, env: opts.env ?? process.env, dev: false, requireSecrets: false });
+  const { config, warnings } = await loadConfig({ file, env: opts.env ?? process.env, dev: false, requireSecrets: false });
+  const configDir = process.cwd(); // relative paths resolve against the working directory, as in `serve` and `migrate`
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const w of warnings) logger.warn(w);
   const database = createDatabase(config.dsn, { cwd: configDir, onIdleError: (e) => logger.warn({ err: e.message }, "database connection lost") });

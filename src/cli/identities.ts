@@ -95,8 +95,8 @@ export async function runIdentitiesCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub || args.flags.has("help") || args.flags.has("h") ? 0 : 2;
   }
-  const { config, configDir } = await loadConfig({ file: configFileOf(args), env: process.env, dev: false, requireSecrets: false });
-  const deps = await createDeps({ config, baseDir: configDir, logger: createLogger({ level: "warn" }) });
+  const { config } = await loadConfig({ file: configFileOf(args), env: process.env, dev: false, requireSecrets: false });
+  const deps = await createDeps({ config, baseDir: process.cwd(), logger: createLogger({ level: "warn" }) });
   const view = (i: Parameters<typeof identityToJson>[0], include: string[] = []) =>
     identityToJson(i, { publicBaseUrl: deps.publicBaseUrl, admin: true, includeCredential: include });
   try {

@@ -31,7 +31,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   }
   const dev = args.flags.has("dev");
   const file = configFileOf(args);
-  const { config, warnings, configDir } = await loadConfig({ file, env: process.env, dev });
+  const { config, warnings } = await loadConfig({ file, env: process.env, dev });
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const w of warnings) logger.warn(w);
 
@@ -43,7 +43,9 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const app = await createApp({ config, baseDir: configDir, logger, dev });
+  // Relative paths (SQLite files, file:// schemas and templates) resolve against the working directory, as in Kratos
+  // and as `migrate` resolves them, so `migrate -c F` and `serve -c F` always open the same database.
+  const app = await createApp({ config, baseDir: process.cwd(), logger, dev });
   try {
     const applied = await ensureMigrated(app.deps.database, { dev, configFile: file });
     if (applied.length) logger.info({ applied }, "applied migrations (--dev)");

@@ -1,6 +1,6 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePorts, killAll, runCli, serverConfig, startServer, tempDir, writeConfig, type CliResult, type TempDir } from "../compat/helpers.ts";
@@ -127,5 +127,20 @@ describe("tessera serve: starts", { concurrency: 3, timeout: 300_000 }, () => {
     assert.equal((await fetch(`${server.adminUrl}/admin/identities`)).status, 401);
     assert.equal((await fetch(`${server.adminUrl}/admin/identities`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
     assert.equal(await server.stop(), 0);
+  });
+  test("a relative SQLite DSN resolves against the working directory in migrate and serve alike", async () => {
+    const dir = await fresh();
+    const [publicPort, adminPort] = await freePorts(2);
+    await mkdir(join(dir.path, "etc"));
+    const config = serverConfig({ dir: dir.path, publicPort, adminPort, extra: { dsn: "sqlite://./data/rel.db" } });
+    const file = await writeConfig(join(dir.path, "etc"), config);
+    const migrated = await runCli(["migrate", "sql", "up", "-c", file, "--yes"], { cwd: dir.path });
+    assert.equal(migrated.code, 0, migrated.stderr);
+    await stat(join(dir.path, "data", "rel.db"));
+    // serve, started from the same directory with the config elsewhere, finds the migrated file (no "pending").
+    const server = await startServer(file, { publicPort, adminPort, cwd: dir.path });
+    assert.equal((await fetch(`${server.adminUrl}/admin/identities`)).status, 200);
+    assert.equal(await server.stop(), 0);
+    await assert.rejects(stat(join(dir.path, "etc", "data", "rel.db")), "no second database next to the config file");
   });
 });
