@@ -17,7 +17,7 @@ import { createSessionService } from "./session/session-service.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { registerSessionAdminRoutes } from "./session/admin-routes.ts";
 import { registerLogoutRoutes } from "./flow/logout/routes.ts";
-import { wireFlows } from "./flow/index.ts";
+import { registerCors, wireFlows } from "./flow/index.ts";
 import { randomBytes } from "node:crypto";
 import {
   createMemoryThrottleStore,
@@ -155,6 +155,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     bodyLimit: config.serve.public.request_body_limit,
     trustProxy: config.serve.public.trusted_proxies?.length ? [...config.serve.public.trusted_proxies] : false,
   });
+  // CORS first: its onRequest hook must run before anything that can answer early (the per-IP 429 below), so a page
+  // on an allowed origin can read every error, and preflights are answered before they count against the limit.
+  await registerCors(pub, config);
   // The volumetric per-IP limit runs before every public route. Its counters stay in this instance (memory) unless
   // Redis is configured, so a flood never turns into one database write per request.
   const ipLimitStore = config.security.brute_force.store === "redis" ? deps.throttleStore : createMemoryThrottleStore();
@@ -163,8 +166,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   registerSchemaRoutes(pub, deps);
   registerSessionRoutes(pub, deps);
   registerLogoutRoutes(pub, deps);
-  // Also registers CORS for the whole public listener (error responses included).
-  await wireFlows(pub, { ...deps, policy: deps.passwordPolicy });
+  await wireFlows(pub, { ...deps, policy: deps.passwordPolicy }, { cors: false });
 
   const admin = createHttpInstance({ logger: logger.child({ listener: "admin" }), bodyLimit: config.serve.admin.request_body_limit });
   requireApiKey(admin, config.serve.admin.api_keys ?? []);

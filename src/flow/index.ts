@@ -73,8 +73,9 @@ export function policyFromConfig(config: Config): PasswordPolicy {
   });
 }
 
-export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps): Promise<void> {
-  await registerCors(pub, deps.config);
+export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts: { cors?: boolean } = {}): Promise<void> {
+  // The composition root registers CORS itself, first, so that answers of earlier hooks (the per-IP 429) carry it.
+  if (opts.cors !== false) await registerCors(pub, deps.config);
   const flows = createFlowRepo(deps.database);
   const csrf = createCsrf({ publicBaseUrl: deps.publicBaseUrl, cookie: deps.config.cookies });
   const flowDeps = { config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl, flows, csrf, sessions: deps.sessions };

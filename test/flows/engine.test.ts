@@ -160,3 +160,36 @@ describe("CORS is off by default", () => {
     }
   });
 });
+
+describe("CORS with the configured lists, and on the per-IP 429", () => {
+  it("allowed_methods, allowed_headers, exposed_headers and max_age shape the answers; a 429 carries CORS too; preflights are not counted", async () => {
+    const origin = "http://spa.example.com:5173";
+    const h = await createFlowsHarness({
+      serve: { public: { cors: { enabled: true, allowed_origins: [origin], allowed_methods: ["GET", "POST"], allowed_headers: ["Content-Type", "X-Session-Token"], exposed_headers: ["Content-Type", "Set-Cookie"], max_age: 600 } } },
+      security: { brute_force: { ip: { max_requests: 3 } } },
+    });
+    try {
+      const pre = () => h.pub.inject({ method: "OPTIONS", url: "/self-service/login", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+      for (let i = 0; i < 5; i++) {
+        const p = await pre();
+        assert.ok(p.statusCode === 204 || p.statusCode === 200, `preflight ${i}: ${p.statusCode}`);
+        assert.equal(String(p.headers["access-control-allow-methods"]).replace(/\s/g, ""), "GET,POST");
+        assert.equal(String(p.headers["access-control-allow-headers"]).replace(/\s/g, ""), "Content-Type,X-Session-Token");
+        assert.equal(p.headers["access-control-max-age"], "600");
+      }
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i++) {
+        last = await h.pub.inject({ method: "GET", url: "/self-service/login/api", headers: { origin } });
+        statuses.push(last.statusCode);
+        assert.equal(last.headers["access-control-allow-origin"], origin, `answer ${i} (${last.statusCode}) carries CORS`);
+        assert.equal(last.headers["access-control-allow-credentials"], "true");
+        assert.equal(String(last.headers["access-control-expose-headers"]).replace(/\s/g, ""), "Content-Type,Set-Cookie");
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429], "the five preflights were not counted");
+      assert.ok(last?.headers["retry-after"]);
+    } finally {
+      await h.close();
+    }
+  });
+});
