@@ -10,7 +10,7 @@ export interface ImportedVerifiableAddress {
   via: "email" | "sms";
   verified?: boolean;
   status?: string;
-  verified_at?: string;
+  verified_at?: string | null;
 }
 export interface CredentialsImport {
   password?: { config?: { hashed_password?: string; password?: string; use_password_migration_hook?: boolean } };
@@ -25,6 +25,11 @@ export interface CreateIdentityBody {
   external_id?: string;
   organization_id?: string | null;
   credentials?: CredentialsImport;
+  verifiable_addresses?: ImportedVerifiableAddress[];
+  recovery_addresses?: Array<{ value: string; via: string }>;
+}
+export interface PatchedIdentityBody extends UpdateIdentityBody {
+  organization_id?: string | null;
   verifiable_addresses?: ImportedVerifiableAddress[];
   recovery_addresses?: Array<{ value: string; via: string }>;
 }
@@ -96,9 +101,44 @@ const createSchema = {
 
 const updateSchema = { type: "object", required: ["schema_id", "traits", "state"], properties: common };
 
+/**
+ * The identity document after a JSON Patch: the update fields plus what a patch may also change (as Kratos): the
+ * organization and the verification state of the verifiable addresses. Addresses keep their wire shape; ids and
+ * timestamps in them are ignored (the server owns those).
+ */
+const patchedSchema = {
+  type: "object",
+  required: ["schema_id", "traits", "state"],
+  properties: {
+    ...common,
+    organization_id: { anyOf: [uuid, { type: "null" }] },
+    verifiable_addresses: {
+      type: "array",
+      maxItems: 100,
+      items: {
+        type: "object",
+        required: ["value", "via", "verified"],
+        properties: {
+          value: { type: "string", maxLength: 255 },
+          via: { type: "string", enum: ["email", "sms"] },
+          verified: { type: "boolean" },
+          status: { type: "string", maxLength: 16 },
+          verified_at: { type: ["string", "null"] },
+        },
+      },
+    },
+    recovery_addresses: {
+      type: "array",
+      maxItems: 100,
+      items: { type: "object", required: ["value", "via"], properties: { value: { type: "string", maxLength: 255 }, via: { type: "string" } } },
+    },
+  },
+};
+
 const ajv = new Ajv({ allErrors: false, strict: false });
 const validateCreate = ajv.compile<CreateIdentityBody>(createSchema);
 const validateUpdate = ajv.compile<UpdateIdentityBody>(updateSchema);
+const validatePatched = ajv.compile<PatchedIdentityBody>(patchedSchema);
 
 function describe(e: ErrorObject): string {
   const path = e.instancePath || "/";
@@ -116,3 +156,4 @@ function check<T>(fn: ValidateFunction<T>, raw: unknown): T {
 
 export const validateCreateBody = (raw: unknown): CreateIdentityBody => check(validateCreate, raw);
 export const validateUpdateBody = (raw: unknown): UpdateIdentityBody => check(validateUpdate, raw);
+export const validatePatchedBody = (raw: unknown): PatchedIdentityBody => check(validatePatched, raw);

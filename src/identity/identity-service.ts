@@ -7,7 +7,14 @@ import type { IdentitySchemaRegistry } from "./schema/registry.ts";
 import type { PasswordHasher } from "../security/hash/hasher.ts";
 import type { IdentityRepo } from "./identity-repo.ts";
 import type { Credential, CredentialType, Identity, IdentityState, RecoveryAddress, VerifiableAddress } from "./identity.ts";
-import { validateCreateBody, validateUpdateBody, type CreateIdentityBody, type UpdateIdentityBody } from "./admin-bodies.ts";
+import {
+  validateCreateBody,
+  validatePatchedBody,
+  validateUpdateBody,
+  type CreateIdentityBody,
+  type ImportedVerifiableAddress,
+  type UpdateIdentityBody,
+} from "./admin-bodies.ts";
 
 /**
  * Creates, updates and deletes identities through one path, used by the admin API, the CLI importer and the
@@ -57,36 +64,71 @@ export function createIdentityService(deps: IdentityServiceDeps) {
     return undefined;
   }
 
+  /** Key matching an address of the traits with a stored, imported or patched one (same channel, same value). */
+  const addressKey = (via: string, value: string): string => `${via}:${value.trim().normalize("NFKC").toLowerCase()}`;
+
+  /** A `verified_at` given by an import or a patch, as a canonical timestamp; 400 when it is not a date-time. */
+  function givenTimestamp(v: unknown, pointer: string): string | undefined {
+    if (typeof v !== "string" || v === "") return undefined;
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) throw errors.badRequest(`Invalid request body: ${pointer}: must be a date-time`);
+    return new Date(ms).toISOString();
+  }
+
   /**
-   * Derives identifiers and addresses from the (normalized) traits. Existing addresses keep their ids and verification
-   * state; imported addresses may arrive verified.
+   * Derives identifiers and addresses from the (normalized) traits: an address exists if and only if the schema
+   * derives it from a trait value, whatever the caller sends.
+   *
+   * Verification state comes from `given` when the caller sends a list (import on create, the patched document on
+   * PATCH, as Kratos): an address of the traits found in the list takes its `verified`/`status`/`verified_at` from it
+   * (verified implies status "completed" and a `verified_at`, defaulting to now; unverified drops `verified_at`), an
+   * address missing from the list starts over as pending. Without a list (PUT, self-service) an address keeps its
+   * stored state. Stored addresses always keep their id and created_at.
    */
   function derive(
     identity: Identity,
     previous: Identity | undefined,
-    imported: { verifiable?: CreateIdentityBody["verifiable_addresses"]; recovery?: CreateIdentityBody["recovery_addresses"] },
+    given: { verifiable?: ImportedVerifiableAddress[] },
     credentialConfigs: Partial<Record<CredentialType, Record<string, unknown>>>,
   ): void {
     const now = clock.now().toISOString();
     const extracted = schemas.extract(identity.schema_id, identity.traits);
 
-    const oldVa = new Map((previous?.verifiable_addresses ?? []).map((a) => [`${a.via}:${a.value}`, a]));
-    const impVa = new Map((imported.verifiable ?? []).map((a) => [`${a.via}:${String(a.value).trim().toLowerCase()}`, a]));
+    const oldVa = new Map((previous?.verifiable_addresses ?? []).map((a) => [addressKey(a.via, a.value), a]));
+    const givenVa = new Map<string, { address: ImportedVerifiableAddress; verifiedAt: string | undefined }>();
+    (given.verifiable ?? []).forEach((a, i) => {
+      const key = addressKey(a.via, String(a.value));
+      const verifiedAt = givenTimestamp(a.verified_at, `/verifiable_addresses/${i}/verified_at`);
+      if (!givenVa.has(key)) givenVa.set(key, { address: a, verifiedAt });
+    });
+    const fresh = (a: { value: string; via: VerifiableAddress["via"] }): VerifiableAddress => ({
+      id: newId(),
+      value: a.value,
+      verified: false,
+      via: a.via,
+      status: "pending",
+      created_at: now,
+      updated_at: now,
+    });
     identity.verifiable_addresses = extracted.verifiable_addresses.map((a): VerifiableAddress => {
-      const old = oldVa.get(`${a.via}:${a.value}`);
-      if (old) return old;
-      const imp = impVa.get(`${a.via}:${a.value.toLowerCase()}`);
-      const verified = imp?.verified === true;
+      const key = addressKey(a.via, a.value);
+      const old = oldVa.get(key);
+      if (given.verifiable === undefined) return old ?? fresh(a);
+      const g = givenVa.get(key);
+      if (!g) return fresh(a);
+      const verified = g.address.verified === true;
       const va: VerifiableAddress = {
-        id: newId(),
+        id: old?.id ?? newId(),
         value: a.value,
         verified,
         via: a.via,
-        status: verified ? "completed" : imp?.status === "sent" ? "sent" : "pending",
-        created_at: now,
+        status: verified ? "completed" : g.address.status === "sent" ? "sent" : "pending",
+        created_at: old?.created_at ?? now,
         updated_at: now,
       };
-      if (verified) va.verified_at = typeof imp?.verified_at === "string" ? imp.verified_at : now;
+      if (verified) va.verified_at = g.verifiedAt ?? (old?.verified ? old.verified_at : undefined) ?? now;
+      const unchanged = old && old.verified === va.verified && old.status === va.status && old.verified_at === va.verified_at && old.value === va.value;
+      if (unchanged) va.updated_at = old.updated_at;
       return va;
     });
     const oldRa = new Map((previous?.recovery_addresses ?? []).map((a) => [`${a.via}:${a.value}`, a]));
@@ -149,7 +191,8 @@ export function createIdentityService(deps: IdentityServiceDeps) {
       updated_at: now,
     };
     if (body.external_id !== undefined && body.external_id !== "") identity.external_id = body.external_id;
-    derive(identity, undefined, { verifiable: body.verifiable_addresses, recovery: body.recovery_addresses }, pw ? { password: pw } : {});
+    // Imported recovery addresses carry nothing the traits do not: they are derived like any other.
+    derive(identity, undefined, { verifiable: body.verifiable_addresses }, pw ? { password: pw } : {});
     await repo.insert(identity);
     return identity;
   }
@@ -160,8 +203,20 @@ export function createIdentityService(deps: IdentityServiceDeps) {
     return identity;
   }
 
+  /** What PUT and PATCH may set. `organization_id` and `verifiable_addresses` only come from a patch. */
+  interface Replacement {
+    schema_id: string;
+    traits: unknown;
+    state: IdentityState;
+    metadata_public: unknown;
+    metadata_admin: unknown;
+    external_id?: string;
+    organization_id?: string | null;
+    verifiable_addresses?: ImportedVerifiableAddress[];
+  }
+
   /** Shared tail of PUT and PATCH: validate, normalize, derive, persist. */
-  async function replace(previous: Identity, next: { schema_id: string; traits: unknown; state: IdentityState; metadata_public: unknown; metadata_admin: unknown; external_id?: string }, pw?: Record<string, unknown>): Promise<Identity> {
+  async function replace(previous: Identity, next: Replacement, pw?: Record<string, unknown>): Promise<Identity> {
     checkSchemaId(next.schema_id);
     const err = traitsError(next.schema_id, next.traits);
     if (err) throw err;
@@ -172,11 +227,12 @@ export function createIdentityService(deps: IdentityServiceDeps) {
       traits: schemas.normalizeTraits(next.schema_id, next.traits as Record<string, unknown>),
       metadata_public: next.metadata_public ?? null,
       metadata_admin: next.metadata_admin ?? null,
+      organization_id: next.organization_id === undefined ? previous.organization_id : next.organization_id,
       updated_at: clock.now().toISOString(),
     };
     delete identity.external_id;
     if (next.external_id !== undefined && next.external_id !== "") identity.external_id = next.external_id;
-    derive(identity, previous, {}, pw ? { password: pw } : {});
+    derive(identity, previous, { verifiable: next.verifiable_addresses }, pw ? { password: pw } : {});
     if (!(await repo.update(identity))) throw errors.notFound("Unable to locate the resource");
     return identity;
   }
@@ -233,7 +289,7 @@ export function createIdentityService(deps: IdentityServiceDeps) {
         throw e;
       }
       if (typeof patched !== "object" || patched === null || Array.isArray(patched)) throw errors.badRequest("The patched identity must be an object.");
-      const body = validateUpdateBody({ ...patched, external_id: patched.external_id ?? undefined });
+      const body = validatePatchedBody({ ...patched, external_id: patched.external_id ?? undefined });
       return replace(previous, {
         schema_id: body.schema_id,
         traits: body.traits,
@@ -241,6 +297,10 @@ export function createIdentityService(deps: IdentityServiceDeps) {
         metadata_public: patched.metadata_public,
         metadata_admin: patched.metadata_admin,
         external_id: body.external_id,
+        // A patch that removes the key clears it (as Kratos: the patched document is the identity).
+        organization_id: body.organization_id ?? null,
+        // Recovery addresses carry no state of their own: they are derived from the traits alone.
+        verifiable_addresses: body.verifiable_addresses ?? [],
       });
     },
 
