@@ -236,9 +236,29 @@ export function createIdentityRepo(database: Database) {
       }
     },
 
-    /** Updates one credential's config in place (password rehash); identifiers are untouched. */
-    async updateCredentialConfig(credentialId: string, config: Record<string, unknown>, updatedAt: string): Promise<void> {
-      await db.updateTable("identity_credentials").set({ config: codec.json(config), updated_at: updatedAt }).where("id", "=", credentialId).execute();
+    /**
+     * Updates one credential's config in place (password rehash); identifiers are untouched. Returns whether a row
+     * was written.
+     *
+     * With `expectedOldHash` it is a compare-and-swap: the row is written only while its stored `hashed_password` is
+     * still that hash, so a rehash finishing after a password change (settings, recovery, admin PUT) cannot put the
+     * old password back. The swap is one `UPDATE ... WHERE id = ? AND config = <the text just read>`: atomic on every
+     * dialect without a lock (MySQL tables are utf8mb4_bin, so the text comparison is exact there too), and a
+     * credential rewritten by `update()` in between no longer matches.
+     */
+    async updateCredentialConfig(credentialId: string, config: Record<string, unknown>, updatedAt: string, expectedOldHash?: string): Promise<boolean> {
+      let query = db.updateTable("identity_credentials").set({ config: codec.json(config), updated_at: updatedAt }).where("id", "=", credentialId);
+      if (expectedOldHash !== undefined) {
+        const row = await db.selectFrom("identity_credentials").select("config").where("id", "=", credentialId).executeTakeFirst();
+        if (!row) return false;
+        const raw: unknown = row.config;
+        const storedText = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : undefined;
+        if (storedText === undefined) throw new Error("identity-repo: credential config is not stored as text");
+        if (codec.parseJson<{ hashed_password?: unknown } | null>(storedText)?.hashed_password !== expectedOldHash) return false;
+        query = query.where("config", "=", storedText);
+      }
+      const res = await query.executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
     },
 
     async get(id: string): Promise<Identity | undefined> {
