@@ -308,15 +308,25 @@ export function createIdentityService(deps: IdentityServiceDeps) {
       if (!(await repo.delete(id))) throw errors.notFound("Unable to locate the resource");
     },
 
-    /** Removes one credential type (or one identifier of a webauthn/passkey/oidc credential is not supported yet). */
+    /**
+     * Removes the credentials of one type (Kratos's deleteIdentityCredentials). As the spec says, `passkey` and `code`
+     * cannot be removed through this API (400), nor can types that are not stored credentials; an identity without
+     * that type is a 404. The identity is then re-derived like any update, as Kratos does: identifiers the schema
+     * derives stay reserved, so after removing `password` the identity looks like one created without a password
+     * (an empty password credential holding its identifiers) and no other identity can take the address meanwhile.
+     */
     async deleteCredentials(id: string, type: string): Promise<void> {
-      const deletable = ["password", "totp", "lookup_secret", "webauthn", "passkey", "oidc", "saml"];
+      if (type === "passkey" || type === "code") {
+        throw errors.badRequest(`You cannot remove ${type} credentials through this API.`, { message: "The request was malformed or contained invalid parameters" });
+      }
+      const deletable = ["password", "totp", "lookup_secret", "webauthn", "oidc", "saml"];
       if (!deletable.includes(type)) throw errors.badRequest(`Credentials of type "${type}" can not be deleted.`);
-      const identity = await mustGet(id);
-      const cred = identity.credentials[type as CredentialType];
-      if (!cred) throw errors.notFound(`The identity has no ${type} credentials.`);
-      delete identity.credentials[type as CredentialType];
-      identity.updated_at = clock.now().toISOString();
+      const previous = await mustGet(id);
+      if (!previous.credentials[type as CredentialType]) throw errors.notFound(`The identity has no ${type} credentials.`);
+      const without: Identity = { ...previous, credentials: { ...previous.credentials } };
+      delete without.credentials[type as CredentialType];
+      const identity: Identity = { ...without, updated_at: clock.now().toISOString() };
+      derive(identity, without, {}, {});
       if (!(await repo.update(identity))) throw errors.notFound("Unable to locate the resource");
     },
   };
