@@ -1,6 +1,7 @@
 /**
  * The settings flow's own errors, with Kratos's ids, codes and top-level `redirect_browser_to` field.
  */
+import { msg, type UiText } from "../../ui/text.ts";
 import { AppError } from "../../util/app-error.ts";
 
 /** 403 `session_refresh_required`: the session is older than `privileged_session_max_age` (Kratos FlowNeedsReAuth). */
@@ -40,3 +41,12 @@ export function redirectOf(e: unknown): string | undefined {
   const to = e.extra?.redirect_browser_to;
   return typeof to === "string" ? to : undefined;
 }
+
+/**
+ * 4991001 (ours; Kratos has no such message, and 499xxxx is a range Kratos does not use): the change is stored but a
+ * message it causes (`password_changed`, a notice, a changed address's verification) could not be queued. The flow
+ * keeps the message and any next submit of it queues it first, so submitting again is the retry.
+ */
+export const MESSAGES_NOT_QUEUED_ID = 4991001;
+export const messagesNotQueued = (): UiText =>
+  msg(MESSAGES_NOT_QUEUED_ID, "error", "Your changes were saved, but the email about them could not be sent yet. Please submit the form again to retry.");

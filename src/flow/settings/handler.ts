@@ -8,7 +8,9 @@
  *   session (`authenticated_at` older than `privileged_session_max_age`) answers 403 `session_refresh_required` with
  *   `redirect_browser_to` (JSON) or a 303 to login `refresh=true&return_to=<settings UI>?flow=<id>` (browser forms).
  *   Success: state `success`, message 1050001, the flow (200) or a 303 to `return_to` / the method's
- *   `default_browser_return_url` / back to the settings UI.
+ *   `default_browser_return_url` / back to the settings UI. A change whose messages could not be queued answers 400
+ *   with 4991001 and the flow keeps them; the next submit of the flow queues them first (`hooks.ts`). Submits run
+ *   with the client IP bound (`withClientIp`), so the messages they cause count against the per-IP message cap.
  *
  * `createSettingsFlow(req, reply, {identity, session, type})` creates and stores a settings flow for an identity the
  * caller already authenticated (the recovery flow uses it after a successful recovery).
@@ -19,6 +21,7 @@ import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { Database } from "../../persistence/db.ts";
 import { sessionInactive, type SessionRecord } from "../../session/session.ts";
 import { isAppError } from "../../util/app-error.ts";
+import { withClientIp } from "../../strategies/code/sender.ts";
 import type { SettingsStrategy } from "../../strategies/strategy.ts";
 import { noStrategyFound, settingsSaved, flowExpired } from "../../ui/messages.ts";
 import { readBody, str } from "../body.ts";
@@ -28,7 +31,7 @@ import { queryParam, wantsJson, withParam, type FlowEngine } from "../engine.ts"
 import { FlowValidationError, flowExpiredError, flowGone, csrfViolation } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
 import { identityMismatch, redirectOf, sessionAal2Required, sessionRefreshRequired } from "./errors.ts";
-import { runSettingsHooks, type AddressVerifier, type CourierPort } from "./hooks.ts";
+import { flushPendingMessages, runSettingsHooks, type AddressVerifier, type CourierPort, type SettingsHookDeps } from "./hooks.ts";
 import { CONTINUE_WITH, createSettingsResponder } from "./respond.ts";
 
 /** The session service as the settings flow needs it (`session/session-service.ts` satisfies it). */
@@ -79,6 +82,14 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
   const cfg = config.selfservice.flows.settings;
   const base = publicBaseUrl.endsWith("/") ? publicBaseUrl : `${publicBaseUrl}/`;
   const responder = createSettingsResponder({ engine, csrf, publicBaseUrl, now: () => clock.now(), update: (f) => flows.update(f) });
+  const hookDeps: SettingsHookDeps = {
+    config,
+    db: deps.database.db,
+    publicBaseUrl,
+    revokeAllForIdentity: (id, except) => sessions.revokeAllForIdentity(id, except),
+    courier: deps.courier,
+    verifier: deps.verifier,
+  };
 
   const populate = (identity: Identity) => (flow: Flow) => {
     flow.identity_id = identity.id;
@@ -192,6 +203,9 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
       engine.checkRequestBinding(req, flow, str(body.csrf_token));
       checkAal(who.session, who.identity, uiUrlOf(flow));
       identity = who.identity;
+      // Messages an earlier submit of this flow stored a change for but could not queue go first (stored at once,
+      // so a later failure of this submit cannot queue them twice).
+      if (await flushPendingMessages(hookDeps, req, reply, flow, who.identity)) await flows.update(flow);
       flow.submit_count += 1;
       const method = str(body.method);
       const strategy = strategies.find((s) => s.id === method);
@@ -209,12 +223,9 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
           }
         },
       });
-      const continueWith = await runSettingsHooks(
-        { config, db: deps.database.db, publicBaseUrl, revokeAllForIdentity: (id, except) => sessions.revokeAllForIdentity(id, except), courier: deps.courier, verifier: deps.verifier },
-        req,
-        reply,
-        { flow, method: strategy.id, sessionId: who.session.id, result },
-      );
+      // From here on the change is stored: an answer about it shows the identity as changed.
+      identity = result.identity;
+      const continueWith = await runSettingsHooks(hookDeps, req, reply, { flow, method: strategy.id, sessionId: who.session.id, result });
       return await succeed(req, reply, flow, strategy.id, result.identity, continueWith, json());
     } catch (e) {
       if (e instanceof FlowValidationError && flow && identity) return responder.sendValidation(req, reply, flow, identity, e, values, json());
@@ -246,6 +257,6 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
   app.get("/self-service/settings/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/settings/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/settings/flows", fetch);
-  app.post("/self-service/settings", submit);
+  app.post("/self-service/settings", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
   return { createSettingsFlow };
 }

@@ -15,6 +15,11 @@
  * of a verification code, so the requester's answer and the mail traffic look the same. The requester finds the old
  * value on the next read of the identity; docs/settings.md states this residual signal. With
  * `security.account_enumeration.mitigate: false` the conflict answers Kratos's 4000007 instead.
+ *
+ * Message caps (`security.brute_force.messages`): each notice asks `throttle.allowMessage(address, client ip)` first,
+ * as the verification code of a free address does in the sender, so repeated changes to someone's address send that
+ * owner at most `messages.per_address` notices per window (and one client at most 4x that in all). Beyond the cap the
+ * answer is the same and nothing is queued.
  */
 import type { Config } from "../../config/config.ts";
 import type { Flow } from "../../flow/flow.ts";
@@ -26,6 +31,8 @@ import type { CredentialIdentifierType, ExtractedTraits, IdentitySchemaRegistry 
 import { duplicateCredentials, saveLabel, type UiText } from "../../ui/messages.ts";
 import { submitNode, traitsNodes } from "../../ui/node.ts";
 import { isAppError } from "../../util/app-error.ts";
+import type { SecurityEvents } from "../../security/events.ts";
+import type { Throttle } from "../../security/throttle/throttle.ts";
 import type { Clock } from "../../util/clock.ts";
 import { newId } from "../../util/ids.ts";
 import { coerceFormTraits } from "../password/traits.ts";
@@ -37,6 +44,9 @@ export interface ProfileStrategyDeps {
   identities: IdentityService;
   repo: IdentityRepo;
   clock: Clock;
+  /** Brute-force protection (message caps); absent when `security.brute_force.enabled` is false. */
+  throttle?: Pick<Throttle, "allowMessage">;
+  events?: SecurityEvents;
 }
 
 const addressKey = (a: { via: string; value: string }): string => `${a.via}:${a.value}`;
@@ -48,7 +58,7 @@ function protectedFingerprint(x: ExtractedTraits): string {
 }
 
 export function createProfileStrategy(deps: ProfileStrategyDeps) {
-  const { config, schemas, identities, repo, clock } = deps;
+  const { config, schemas, identities, repo, clock, throttle, events } = deps;
 
   /** The identity as a stored change would show it, without storing anything (the conflict answer). */
   function asIfChanged(identity: Identity, traits: Record<string, unknown>, after: ExtractedTraits): Identity {
@@ -64,8 +74,12 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
     return { ...identity, traits, verifiable_addresses, recovery_addresses, updated_at: now };
   }
 
-  /** Notices for the owners of identifiers this change tried to take: the address itself when it is one of theirs. */
-  async function conflictNotices(identity: Identity, before: ExtractedTraits, after: ExtractedTraits): Promise<SettingsNotice[]> {
+  /**
+   * Notices for the owners of identifiers this change tried to take: the address itself when it is one of theirs.
+   * Each counts against the message caps; a capped one is left out.
+   */
+  async function conflictNotices(ctx: SettingsContext, before: ExtractedTraits, after: ExtractedTraits): Promise<SettingsNotice[]> {
+    const { identity, req, flow } = ctx;
     const notices = new Map<string, SettingsNotice>();
     for (const [type, values] of Object.entries(after.identifiers) as Array<[CredentialIdentifierType, string[]]>) {
       for (const value of values) {
@@ -77,7 +91,12 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
         for (const r of recipients) notices.set(r, { template_type: "registration_attempt", recipient: r, data: {} });
       }
     }
-    return [...notices.values()];
+    const allowed: SettingsNotice[] = [];
+    for (const n of notices.values()) {
+      if (!throttle || (await throttle.allowMessage(n.recipient, req.ip))) allowed.push(n);
+      else events?.("message_capped", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: "profile", reason: n.template_type });
+    }
+    return allowed;
   }
 
   return {
@@ -89,7 +108,8 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
       flow.ui.nodes.push(submitNode("profile", "profile", saveLabel()));
     },
 
-    async settings({ body, identity, requirePrivileged }: SettingsContext): Promise<SettingsResult> {
+    async settings(ctx: SettingsContext): Promise<SettingsResult> {
+      const { body, identity, requirePrivileged } = ctx;
       const schemaId = identity.schema_id;
       const schema = schemas.get(schemaId);
       const raw = body.traits === undefined ? {} : body.traits;
@@ -112,7 +132,7 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
         if (!isAppError(e) || e.code !== 409) throw e;
         // Without enumeration mitigation, Kratos's answer: the identifier is taken (4000007).
         if (!config.security.account_enumeration.mitigate) throw new FlowValidationError({ form: [duplicateCredentials()] });
-        return { identity: asIfChanged(identity, normalized, after), notices: await conflictNotices(identity, before, after), verify: [] };
+        return { identity: asIfChanged(identity, normalized, after), notices: await conflictNotices(ctx, before, after), verify: [] };
       }
     },
   } satisfies SettingsStrategy;
