@@ -18,6 +18,13 @@ Commands:
 Run "tessera <command> --help" for the options of a command.
 `;
 
+const VERSION_HELP = `Usage: tessera version
+
+Prints the version of this Tessera build (also "tessera --version"; the admin API serves it at /admin/version).
+`;
+
+const wantsHelp = (args: readonly string[]): boolean => args.some((a) => a === "--help" || a === "-h");
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -35,13 +42,13 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./cli/hashers.ts")).runHashersCommand(rest);
     case "passwords": {
       const args = parseArgs(rest, ["c", "config"]);
-      const file = configFileOf(args);
+      const file = wantsHelp(rest) ? undefined : configFileOf(args);
       const policy = file ? (await loadConfig({ file, env: process.env, dev: false, requireSecrets: false })).config.selfservice.methods.password.config : undefined;
       return (await import("./cli/passwords.ts")).runPasswordsCommand(rest, policy);
     }
     case "version":
     case "--version":
-      process.stdout.write(`${VERSION}\n`);
+      process.stdout.write(wantsHelp(rest) ? VERSION_HELP : `${VERSION}\n`);
       return 0;
     case undefined:
     case "help":
