@@ -79,9 +79,21 @@ export async function unknownAppliedMigrations(database: Database): Promise<stri
 }
 
 /**
+ * True for a database that lives only in this process (`dsn: memory`, `sqlite://:memory:`, SQLite's temp database):
+ * SQLite reports an empty file name for it. No other process can ever migrate it, so `serve` migrates it itself.
+ */
+export async function isInMemoryDatabase(database: Database): Promise<boolean> {
+  if (database.dialect !== "sqlite") return false;
+  const rows = (await sql<{ name: string; file: string | null }>`pragma database_list`.execute(database.db)).rows;
+  const main = rows.find((r) => r.name === "main");
+  return main !== undefined && (main.file === null || main.file === "");
+}
+
+/**
  * The start-up check of `tessera serve`. With pending migrations it refuses (throws, naming the pending migrations
- * and the command that applies them), except in dev mode where it applies them and returns their names. A database
- * migrated by a newer build is always refused.
+ * and the command that applies them), except in dev mode or on an in-memory database (which starts empty every time
+ * and which `tessera migrate` cannot reach: Kratos migrates `dsn: memory` itself too), where it applies them and
+ * returns their names. A database migrated by a newer build is always refused.
  */
 export async function ensureMigrated(
   database: Database,
@@ -96,7 +108,7 @@ export async function ensureMigrated(
   const mig = migrator(database);
   const pending = await mig.pending();
   if (pending.length === 0) return [];
-  if (opts.dev) return mig.up();
+  if (opts.dev || (await isInMemoryDatabase(database))) return mig.up();
   const cfg = opts.configFile ? `-c ${opts.configFile}` : "-c <config file>";
   throw new Error(
     `the database schema is not up to date: ${pending.length} pending migration(s) (${pending.join(", ")}). ` +
