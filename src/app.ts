@@ -20,6 +20,7 @@ import { registerLogoutRoutes } from "./flow/logout/routes.ts";
 import { registerCors, wireFlows } from "./flow/index.ts";
 import { randomBytes } from "node:crypto";
 import {
+  createLockoutNotifier,
   createMemoryThrottleStore,
   createThrottle,
   createThrottleStoreFor,
@@ -104,16 +105,9 @@ export async function createDeps(opts: AppOptions) {
         clock,
         secret: throttleSecret,
         log: logger,
-        // The owner learns once per lockout episode (not per attempt); unknown identifiers get nothing. Runs after
-        // the failing request was answered, so the answer never waits on this lookup.
-        onLockout: async (identifier) => {
-          const identity = await repo.findByCredentialIdentifier("password", identifier);
-          events("identifier_locked", { identity_id: identity?.id });
-          const to = new Set([...(identity?.verifiable_addresses ?? []), ...(identity?.recovery_addresses ?? [])].filter((a) => a.via === "email").map((a) => a.value));
-          for (const recipient of to) {
-            await courier.enqueue(database.db, { template_type: "login_throttled", recipient, data: { to: recipient, identity: { id: identity?.id, traits: identity?.traits } } });
-          }
-        },
+        // The owner learns once per lockout episode (not per attempt), for password and code-guess lockouts alike;
+        // unknown identifiers get nothing. Runs after the failing request was answered, so the answer never waits.
+        onLockout: createLockoutNotifier({ repo, database, courier, events }),
       })
     : undefined;
   const sessions = createSessionService({ database, repo, clock, config, publicBaseUrl: base, dev: opts.dev ?? false });

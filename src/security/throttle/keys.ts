@@ -29,3 +29,27 @@ export function throttleSubject(identifier: string): string {
 
 /** The counted part of an IP (IPv4 address or IPv6 /64). */
 export const ipSubject = ipLimitSubject;
+
+/**
+ * Code guesses are counted under an identifier of their own, `<kind>_code:<address>` (the sender and the passwordless
+ * guard build it), so guessing codes never locks the password login of the same address, nor the other way round.
+ */
+export const CODE_GUESS_KINDS = ["login", "registration", "recovery", "verification"] as const;
+export type CodeGuessKind = (typeof CODE_GUESS_KINDS)[number];
+
+/** The throttle identifier of `kind` code guesses for `address`. */
+export const codeGuessIdentifier = (kind: CodeGuessKind, address: string): string => `${kind}_code:${address}`;
+
+const CODE_GUESS = new RegExp(`^(${CODE_GUESS_KINDS.join("|")})_code:(.+)$`);
+
+/**
+ * What a counted identifier (as `throttleSubject` returns it, e.g. to `onLockout`) stands for: a password identifier,
+ * or a code kind and its address, normalized as at login. (A password identifier spelled `login_code:x` would share
+ * the counter of `x`'s login codes and be read as such here; identifiers are email addresses, phone numbers and
+ * usernames, and the owner of `x` is the one the attempts aimed at.)
+ */
+export function parseThrottleSubject(subject: string): { kind: "password"; identifier: string } | { kind: CodeGuessKind; identifier: string } {
+  const m = CODE_GUESS.exec(subject);
+  if (!m) return { kind: "password", identifier: subject };
+  return { kind: m[1] as CodeGuessKind, identifier: throttleSubject(m[2]) };
+}

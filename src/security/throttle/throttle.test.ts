@@ -6,7 +6,8 @@ import { AppError } from "../../util/app-error.ts";
 import { createManualClock } from "../../util/clock.ts";
 import { createMemoryThrottleStore } from "./memory-store.ts";
 import { THROTTLE_ERROR_ID, throttleUiMessage } from "./messages.ts";
-import { createThrottle, delayAfter } from "./throttle.ts";
+import { clearAllForIdentifier, createThrottle, delayAfter, type LockoutContext } from "./throttle.ts";
+import { parseThrottleSubject } from "./keys.ts";
 
 const T0 = new Date("2026-12-03T10:00:00.000Z");
 const SEC = 1000;
@@ -33,16 +34,18 @@ function setup(over: { identifier?: Partial<BruteForce["identifier"]>; ip?: Part
   const clock = createManualClock(T0);
   const store = createMemoryThrottleStore();
   const lockouts: string[] = [];
+  const contexts: LockoutContext[] = [];
   const throttle = createThrottle({
     store,
     clock,
     secret: "unit-secret",
     config: { security: { profile: undefined, account_enumeration: { mitigate: true }, brute_force: bf } },
-    onLockout: async (id) => {
+    onLockout: async (id, context) => {
       lockouts.push(id);
+      contexts.push(context);
     },
   });
-  return { throttle, clock, store, lockouts };
+  return { throttle, clock, store, lockouts, contexts };
 }
 
 /** The refusal of `p`, or null when it resolved. */
@@ -186,6 +189,35 @@ test("message caps: per address and per IP per window; the window ends", async (
   clock.advance(HOUR);
   assert.equal(await throttle.allowMessage("victim@example.com", "192.0.2.3"), true);
   assert.equal(await throttle.allowMessage("user9@example.com", "198.51.100.7"), true);
+});
+
+test("onLockout is told the normalized identifier, the client IP and the flow id of the failure that locked", async () => {
+  const { throttle, lockouts, contexts } = setup({ identifier: { free_attempts: 100, max_consecutive_failures: 3 } });
+  for (let i = 0; i < 3; i++) await throttle.failed("login_code:Grace@Example.com", "192.0.2.9", { flow_id: `flow-${i}` });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(lockouts, ["login_code:grace@example.com"]);
+  assert.deepEqual(contexts, [{ client_ip: "192.0.2.9", flow_id: "flow-2" }]);
+  assert.deepEqual(parseThrottleSubject(lockouts[0]), { kind: "login", identifier: "grace@example.com" });
+  assert.deepEqual(parseThrottleSubject("recovery_code:+1 (415) 555-2671"), { kind: "recovery", identifier: "+14155552671" });
+  assert.deepEqual(parseThrottleSubject("grace@example.com"), { kind: "password", identifier: "grace@example.com" });
+  assert.deepEqual(parseThrottleSubject("sms_code:grace@example.com"), { kind: "password", identifier: "sms_code:grace@example.com" });
+});
+
+test("clearAll (completed recovery) forgets the password and every code-guess counter of an identifier; clear only its own", async () => {
+  const { throttle } = setup({ identifier: { max_consecutive_failures: 3 } });
+  const keys = ["heidi@example.com", "login_code:heidi@example.com", "recovery_code:heidi@example.com", "verification_code:heidi@example.com", "registration_code:heidi@example.com"];
+  const fail = async () => {
+    for (const k of keys) for (let i = 0; i < 3; i++) await throttle.failed(k, "192.0.2.1");
+  };
+  await fail();
+  for (const k of keys) assert.ok((await throttle.status(k))?.locked_until, k);
+  await throttle.clear("Heidi@Example.com");
+  assert.equal(await throttle.status("heidi@example.com"), null);
+  assert.ok((await throttle.status("login_code:heidi@example.com"))?.locked_until, "clear() leaves code counters alone");
+  await fail();
+  await clearAllForIdentifier(throttle, [" Heidi@Example.com", "heidi@example.com"]);
+  for (const k of keys) assert.equal(await throttle.status(k), null, k);
+  await clearAllForIdentifier(undefined, ["heidi@example.com"]); // brute-force protection off: nothing to clear
 });
 
 test("enabled: false allows everything and counts nothing", async () => {

@@ -4,13 +4,15 @@ import type { Database } from "../../persistence/db.ts";
 import type { Clock } from "../../util/clock.ts";
 import { createRedisThrottleStore } from "./redis-store.ts";
 import { createSqlThrottleStore } from "./sql-store.ts";
-import { ipSubject, throttleKey, throttleSubject } from "./keys.ts";
+import { CODE_GUESS_KINDS, codeGuessIdentifier, ipSubject, throttleKey, throttleSubject } from "./keys.ts";
 import { tooManyAttempts } from "./messages.ts";
 import type { ThrottleState, ThrottleStore } from "./store.ts";
 
 export { createSqlThrottleStore } from "./sql-store.ts";
 export { createRedisThrottleStore } from "./redis-store.ts";
 export { createMemoryThrottleStore } from "./memory-store.ts";
+export { createLockoutNotifier } from "./lockout-notice.ts";
+export { CODE_GUESS_KINDS, codeGuessIdentifier, parseThrottleSubject } from "./keys.ts";
 export { clientIp, trustedProxyMatcher } from "./client-ip.ts";
 export { registerIpRateLimit, registerThrottleAdminRoutes } from "./routes.ts";
 export type { ThrottleState, ThrottleStore } from "./store.ts";
@@ -25,7 +27,7 @@ export type { ThrottleState, ThrottleStore } from "./store.ts";
  * Identifier rule: failures 1..free_attempts carry no wait; after failure n >= free_attempts the next attempt must
  * wait min(max_delay, 1s x 2^(n - free_attempts)); at n >= max_consecutive_failures the identifier is locked for
  * `lockout` (and relocked by each further failure once a lock ends: one guess per lockout period, never a permanent
- * lock). A success or `clear()` (completed recovery, admin) resets it. Counters are forgotten after
+ * lock). A success or `clear()` (admin) / `clearAll()` (completed recovery) resets it. Counters are forgotten after
  * max(24h, 2 x lockout, 2 x max_delay) without a failure.
  * IP rule: `ip.max_failures` failures from one IP (IPv6: one /64) in an `ip.window` refuse further attempts from it
  * until the window ends.
@@ -39,12 +41,24 @@ export interface ThrottleDeps {
   /** HMAC key for store keys: `config.secrets.default[0]`. */
   secret: string;
   /**
-   * Called once when an identifier's lockout episode starts, with the normalized identifier, e.g. to queue the
-   * `login_throttled` email when an account has it. Not awaited by `failed()` (the response must not wait or reveal
-   * anything); failures are logged.
+   * Called once when an identifier's lockout episode starts, with the normalized identifier (a password identifier,
+   * or `<kind>_code:<address>` for code guesses: see `parseThrottleSubject`) and the failing request's client IP and
+   * flow id, e.g. to queue the `login_throttled` email when an account has it (`createLockoutNotifier`). Not awaited
+   * by `failed()` (the response must not wait or reveal anything); failures are logged.
    */
-  onLockout?: (identifier: string) => Promise<void>;
+  onLockout?: (identifier: string, context: LockoutContext) => Promise<void>;
   log?: Pick<Logger, "warn" | "info">;
+}
+
+/** The request whose failure started a lockout. */
+export interface LockoutContext {
+  client_ip: string;
+  flow_id?: string;
+}
+
+/** What a caller of `failed()` may add about the attempt, for the lockout event. */
+export interface FailureContext {
+  flow_id?: string;
 }
 
 export interface ThrottleStatus {
@@ -101,8 +115,11 @@ export function createThrottle(deps: ThrottleDeps) {
       }
     },
 
-    /** After a wrong secret. Counts the identifier and the IP; starts the lockout (and `onLockout`) when due. */
-    async failed(identifier: string, ip: string): Promise<void> {
+    /**
+     * After a wrong secret. Counts the identifier and the IP; starts the lockout (and `onLockout`, told `ip` and
+     * `context.flow_id`) when due.
+     */
+    async failed(identifier: string, ip: string, context: FailureContext = {}): Promise<void> {
       if (!bf.enabled) return;
       const now = clock.now().getTime();
       const key = idKey(identifier);
@@ -113,7 +130,7 @@ export function createThrottle(deps: ThrottleDeps) {
         log?.info({ event: "identifier_locked", failures: state.count }, "brute-force lockout started");
         if (onLockout) {
           const subject = throttleSubject(identifier);
-          onLockout(subject).catch((e: unknown) => log?.warn({ event: "lockout_notification_failed", err: e }, "brute-force lockout notification failed"));
+          onLockout(subject, { client_ip: ip, flow_id: context.flow_id }).catch((e: unknown) => log?.warn({ event: "lockout_notification_failed", err: e }, "brute-force lockout notification failed"));
         }
       }
     },
@@ -142,9 +159,19 @@ export function createThrottle(deps: ThrottleDeps) {
       return ok;
     },
 
-    /** Forgets the identifier's failures and lock (a completed recovery, or the admin API). Works when disabled. */
+    /** Forgets the identifier's failures and lock (the admin API). Works when disabled. */
     async clear(identifier: string): Promise<void> {
       await store.reset(idKey(identifier));
+    },
+
+    /**
+     * Forgets every counter kept for `identifier`: its password-login failures and lock, and the code guesses of every
+     * kind for it as an address (`login_code:`, `recovery_code:` ...). A completed recovery proves the owner is back,
+     * so none of the locks an attacker built up against the address should outlive it. Works when disabled.
+     */
+    async clearAll(identifier: string): Promise<void> {
+      const subject = throttleSubject(identifier);
+      await Promise.all([subject, ...CODE_GUESS_KINDS.map((k) => codeGuessIdentifier(k, subject))].map((i) => store.reset(idKey(i))));
     },
 
     /** The identifier's counter, or null when it has none (never failed, reset, or forgotten). */
@@ -164,6 +191,15 @@ export function createThrottle(deps: ThrottleDeps) {
 }
 
 export type Throttle = ReturnType<typeof createThrottle>;
+
+/**
+ * `clearAll` for each of `identifiers` (de-duplicated): what a completed recovery calls for the account's password
+ * identifiers and the recovered address. A no-op without a throttle (brute-force protection disabled).
+ */
+export async function clearAllForIdentifier(throttle: Pick<Throttle, "clearAll"> | undefined, identifiers: Iterable<string>): Promise<void> {
+  if (!throttle) return;
+  for (const i of new Set(identifiers)) await throttle.clearAll(i);
+}
 
 /**
  * The store `security.brute_force.store` names: `sql` (default) on `database`, or `redis` on
