@@ -138,3 +138,30 @@ describe("admin API keys", () => {
     assert.equal((await t.app.admin.inject({ url: "/health/alive" })).statusCode, 200);
   });
 });
+
+describe("health: not ready when the database is gone", () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => t.close());
+
+  test("/health/ready answers 503 with the spec's healthNotReadyStatus; /health/alive stays 200", async () => {
+    assert.deepEqual((await t.app.admin.inject({ url: "/health/ready" })).json(), { status: "ok" });
+    await t.app.deps.database.destroy();
+    for (const listener of [t.app.admin, t.app.public]) {
+      for (const url of ["/health/ready", "/admin/health/ready"]) {
+        if (listener === t.app.public && url.startsWith("/admin")) continue;
+        const res = await listener.inject({ url });
+        assert.equal(res.statusCode, 503, url);
+        assert.match(String(res.headers["content-type"]), /^application\/json/);
+        const body = res.json<{ errors: Record<string, unknown> }>();
+        assert.deepEqual(Object.keys(body), ["errors"], "only `errors`, as healthNotReadyStatus");
+        assert.ok(Object.keys(body.errors).length > 0);
+        for (const v of Object.values(body.errors)) assert.equal(typeof v, "string", "errors map check names to strings");
+        assert.equal(typeof body.errors.database, "string");
+      }
+      assert.deepEqual((await listener.inject({ url: "/health/alive" })).json(), { status: "ok" });
+    }
+  });
+});
