@@ -3,6 +3,11 @@ import type { Logger } from "pino";
 /**
  * Security events: one structured log line each (`security_event` names the event), for SIEMs and audits. Fields are
  * ids and addresses of the request, never a secret: no password, code, token or hash is ever passed here.
+ * `test/security/events.test.ts` reads them from a captured log. Where some are written:
+ * - `identifier_locked`: `throttle/lockout-notice.ts`, once per lockout episode (identity id when an account has the
+ *   identifier or address, client IP; method `code` and the code kind as reason for code-guess lockouts);
+ * - `session_revoked`: `flow/settings/hooks.ts`, when `revoke_active_sessions` revoked other sessions (not yet written
+ *   by logout, the admin session API or recovery).
  */
 export type SecurityEventName =
   | "login_succeeded"
