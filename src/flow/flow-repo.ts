@@ -90,6 +90,35 @@ export function createFlowRepo(database: Database) {
         .execute();
     },
 
+    /**
+     * Binds a flow created without a browser (admin recovery) to the masked CSRF token of the first browser that
+     * opens it: one conditional update, so of concurrent openers exactly one wins (true); false when already bound.
+     */
+    async bindCsrf(id: string, csrfToken: string): Promise<boolean> {
+      const res = await db.updateTable("selfservice_flows").set({ csrf_token: csrfToken }).where("id", "=", id).where("csrf_token", "is", null).executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Takes one of the flow's `max` code submissions (`code_submissions`, a column `update` never writes): a single
+     * conditional increment, so concurrent submits each count and at most `max` ever get true.
+     */
+    async takeCodeSubmission(id: string, max: number): Promise<boolean> {
+      const res = await db
+        .updateTable("selfservice_flows")
+        .set((eb) => ({ code_submissions: eb("code_submissions", "+", 1) }))
+        .where("id", "=", id)
+        .where("code_submissions", "<", max)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    /** How many codes were submitted on the flow (0 for an unknown flow). */
+    async codeSubmissions(id: string): Promise<number> {
+      const r = await db.selectFrom("selfservice_flows").select("code_submissions").where("id", "=", id).executeTakeFirst();
+      return Number(r?.code_submissions ?? 0);
+    },
+
     async createError(error: Record<string, unknown>, now: Date): Promise<string> {
       const id = newId();
       await db.insertInto("selfservice_errors").values({ id, error: codec.json(error), created_at: now.toISOString() }).execute();

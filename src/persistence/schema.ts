@@ -109,6 +109,8 @@ export interface SelfserviceFlowsTable {
   /** JSON of the strategies' private state (codes sent, webauthn challenges...). Never sent to clients. */
   internal: JsonText | null;
   submit_count: Defaulted<number>;
+  /** One-time codes submitted on the flow (`max_submissions`); only `flow-repo.ts` counts, atomically. */
+  code_submissions: Defaulted<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,9 +1,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { json, registerApi } from "./harness.ts";
-import { createMailHarness, digitsIn, initFlow, messagesOf, post, type MailHarness } from "./recovery-harness.ts";
+import { sql } from "kysely";
+import { json, registerApi, type Json } from "./harness.ts";
+import { createMailHarness, digitsIn, initFlow, messagesOf, outbox, post, registerVerified, type MailHarness } from "./recovery-harness.ts";
 
 const PW = "correct horse battery staple 42";
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const whoami = (h: MailHarness, token: string) => h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { "x-session-token": token } });
+
+/** A recovery flow (API) in `sent_email` for `email`, with the code read from the mail. */
+async function codeFlow(h: MailHarness, email: string): Promise<{ flow: Json; code: string }> {
+  const { flow } = await initFlow(h.pub, "recovery", "api");
+  const sent = await post(h.pub, "recovery", flow.id, { method: "code", email });
+  assert.equal(sent.statusCode, 200, sent.body);
+  return { flow, code: digitsIn(await h.mail(email), 8) };
+}
 
 describe("recovery with a code (API flows, real SMTP)", () => {
   let h: MailHarness;
@@ -15,8 +28,7 @@ describe("recovery with a code (API flows, real SMTP)", () => {
   after(() => h.close());
 
   it("sends a code, a correct code gives a session, a settings flow and revokes the old sessions", async () => {
-    const reg = await registerApi(h.pub, "alice@example.com", PW);
-    await h.mail("alice@example.com"); // the verification message sent after registration
+    const reg = await registerVerified(h, "alice@example.com", PW);
     const oldToken = reg.session_token as string;
     const { flow } = await initFlow(h.pub, "recovery", "api");
     assert.equal(flow.state, "choose_method");
@@ -38,10 +50,8 @@ describe("recovery with a code (API flows, real SMTP)", () => {
     assert.equal(showSettings.action, "show_settings_ui");
     assert.match(showSettings.flow?.url ?? "", /\/settings\?flow=/);
 
-    const who = await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { "x-session-token": setToken.ory_session_token ?? "" } });
-    assert.equal(who.statusCode, 200, who.body);
-    const whoOld = await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { "x-session-token": oldToken } });
-    assert.equal(whoOld.statusCode, 401, "revoke_active_sessions revoked the earlier session");
+    assert.equal((await whoami(h, setToken.ory_session_token ?? "")).statusCode, 200);
+    assert.equal((await whoami(h, oldToken)).statusCode, 401, "revoke_active_sessions revoked the earlier session");
     assert.match(await h.mail("alice@example.com"), /recovered/i, "recovery_used notice");
 
     const again = await post(h.pub, "recovery", flow.id, { method: "code", code });
@@ -49,44 +59,35 @@ describe("recovery with a code (API flows, real SMTP)", () => {
     assert.deepEqual(messagesOf(json(again)), [4060001], "a finished flow cannot be replayed");
   });
 
-  it("refuses a used code, a code of another flow, an expired code; max_submissions invalidates the flow", async () => {
-    await registerApi(h.pub, "bob@example.com", PW);
+  it("refuses a code of another flow and a used code; max_submissions wrong codes invalidate the flow", async () => {
+    await registerApi(h.pub, "bob@example.com", PW, { signIn: false });
     await h.mail("bob@example.com"); // the verification message sent after registration
-    const a = (await initFlow(h.pub, "recovery", "api")).flow;
-    const b = (await initFlow(h.pub, "recovery", "api")).flow;
-    await post(h.pub, "recovery", a.id, { method: "code", email: "bob@example.com" });
-    const codeA = digitsIn(await h.mail("bob@example.com"), 8);
-    await post(h.pub, "recovery", b.id, { method: "code", email: "bob@example.com" });
-    await h.mail("bob@example.com");
+    const a = await codeFlow(h, "bob@example.com");
+    const b = await codeFlow(h, "bob@example.com");
 
-    const foreign = await post(h.pub, "recovery", b.id, { method: "code", code: codeA });
+    const foreign = await post(h.pub, "recovery", b.flow.id, { method: "code", code: a.code });
     assert.equal(foreign.statusCode, 400);
-    assert.deepEqual(messagesOf(json(foreign)), [4060006]);
+    assert.deepEqual(messagesOf(json(foreign)), [4060006], "a code is only valid on the flow it was sent for");
+    assert.equal((await post(h.pub, "recovery", a.flow.id, { method: "code", code: a.code })).statusCode, 200);
+    await h.mail("bob@example.com"); // recovery_used
+    const used = await post(h.pub, "recovery", b.flow.id, { method: "code", code: a.code });
+    assert.deepEqual(messagesOf(json(used)), [4060006], "still refused on b after being used on a");
 
-    // Expiry: a new code on flow a, then the clock moves past the code lifespan (1h) but the flow is renewed.
-    const c = (await initFlow(h.pub, "recovery", "api")).flow;
-    await post(h.pub, "recovery", c.id, { method: "code", email: "bob@example.com" });
-    const codeC = digitsIn(await h.mail("bob@example.com"), 8);
-    h.t.clock.advance(3_600_001);
-    const expired = await post(h.pub, "recovery", c.id, { method: "code", code: codeC });
-    assert.ok([400, 410].includes(expired.statusCode), expired.body);
-    assert.notEqual(expired.statusCode, 200);
-
-    // max_submissions: 5 wrong codes (a resend in between does not reset the count), then even the right code fails.
-    const d = (await initFlow(h.pub, "recovery", "api")).flow;
-    await post(h.pub, "recovery", d.id, { method: "code", email: "bob@example.com" });
-    await h.mail("bob@example.com");
-    for (let i = 0; i < 3; i++) assert.equal((await post(h.pub, "recovery", d.id, { method: "code", code: "00000000" })).statusCode, 400);
-    await post(h.pub, "recovery", d.id, { method: "code", email: "bob@example.com" });
+    // 5 wrong codes (a resend in between does not reset the count), then even the right code fails.
+    const d = await codeFlow(h, "bob@example.com");
+    for (let i = 0; i < 3; i++) assert.deepEqual(messagesOf(json(await post(h.pub, "recovery", d.flow.id, { method: "code", code: "00000000" }))), [4060006]);
+    await post(h.pub, "recovery", d.flow.id, { method: "code", email: "bob@example.com" });
     const fresh = digitsIn(await h.mail("bob@example.com"), 8);
-    for (let i = 0; i < 2; i++) assert.equal((await post(h.pub, "recovery", d.id, { method: "code", code: "00000001" })).statusCode, 400);
-    const locked = await post(h.pub, "recovery", d.id, { method: "code", code: fresh });
+    for (let i = 0; i < 2; i++) assert.deepEqual(messagesOf(json(await post(h.pub, "recovery", d.flow.id, { method: "code", code: "00000001" }))), [4060006]);
+    const locked = await post(h.pub, "recovery", d.flow.id, { method: "code", code: fresh });
     assert.equal(locked.statusCode, 400);
     assert.equal(json(locked).error?.id, "bad_request");
+    const resend = await post(h.pub, "recovery", d.flow.id, { method: "code", email: "bob@example.com" });
+    assert.equal(json(resend).error?.id, "bad_request", "an invalidated flow sends no new code either");
   });
 
   it("answers a known and an unknown address identically", async () => {
-    await registerApi(h.pub, "carol@example.com", PW);
+    await registerApi(h.pub, "carol@example.com", PW, { signIn: false });
     await h.mail("carol@example.com"); // the verification message sent after registration
     const norm = (s: string, ids: string[]) => ids.reduce((acc, id) => acc.split(id).join("<id>"), s).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<ts>");
     const one = async (email: string) => {
@@ -125,6 +126,116 @@ describe("recovery with a code (API flows, real SMTP)", () => {
   });
 });
 
+describe("recovery codes: lifespan, max_submissions under concurrency, the commit transaction", () => {
+  let h: MailHarness;
+  before(async () => {
+    // Codes live 10 minutes on flows that live 2 hours, so a code can expire on a live flow. Brute-force protection
+    // off: `max_submissions` alone must hold the line. Every query yields, so concurrent requests really interleave.
+    h = await createMailHarness(
+      {
+        security: { brute_force: { enabled: false } },
+        selfservice: { methods: { code: { config: { lifespan: "10m", max_submissions: 5 } } }, flows: { recovery: { lifespan: "2h" } } },
+      },
+      { queryLatency: true },
+    );
+    await registerApi(h.pub, "erik@example.com", PW, { signIn: false });
+    await h.mail("erik@example.com");
+  });
+  after(() => h.close());
+
+  it("a code past its lifespan is refused on a flow that is still live (4060006, not 410)", async () => {
+    const early = await codeFlow(h, "erik@example.com");
+    const late = await codeFlow(h, "erik@example.com");
+    h.t.clock.advance(9 * MIN);
+    const inTime = await post(h.pub, "recovery", early.flow.id, { method: "code", code: early.code });
+    assert.equal(inTime.statusCode, 200, `9 minutes in, the code works: ${inTime.body.slice(0, 300)}`);
+    await h.mail("erik@example.com"); // recovery_used
+
+    h.t.clock.advance(MIN + 1000);
+    const fetched = await h.pub.inject({ method: "GET", url: `/self-service/recovery/flows?id=${late.flow.id}` });
+    assert.equal(fetched.statusCode, 200, "the flow itself is still live");
+    const expired = await post(h.pub, "recovery", late.flow.id, { method: "code", code: late.code });
+    assert.equal(expired.statusCode, 400, expired.body.slice(0, 300));
+    assert.deepEqual(messagesOf(json(expired)), [4060006]);
+    assert.equal(json(expired).state, "sent_email");
+  });
+
+  it("20 concurrent wrong codes: at most max_submissions (5) are evaluated, then the flow is invalidated", async () => {
+    const { flow, code } = await codeFlow(h, "erik@example.com");
+    const wrong = code === "12345678" ? "87654321" : "12345678";
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(h.pub, "recovery", flow.id, { method: "code", code: wrong })));
+    for (const a of answers) assert.equal(a.statusCode, 400, a.body.slice(0, 300));
+    const evaluated = answers.filter((a) => messagesOf(json(a)).includes(4060006)).length;
+    const refused = answers.filter((a) => json(a).error?.id === "bad_request").length;
+    assert.equal(evaluated, 5, `${evaluated} codes were compared`);
+    assert.equal(refused, 15);
+    const right = await post(h.pub, "recovery", flow.id, { method: "code", code });
+    assert.equal(right.statusCode, 400);
+    assert.equal(json(right).error?.id, "bad_request", "the right code no longer works on the invalidated flow");
+  });
+
+  it("the code is spent and recovery_used queued in one transaction: if the outbox write fails, nothing happened", async () => {
+    const reg = await registerVerified(h, "fay@example.com", PW);
+    const { flow, code } = await codeFlow(h, "fay@example.com");
+    const { db } = h.t.app.deps.database;
+    // A real failure of the outbox insert for this one template, raised by the database inside the transaction.
+    await sql`create trigger fail_recovery_used before insert on courier_messages when new.template_type = 'recovery_used'
+      begin select raise(abort, 'outbox unavailable'); end`.execute(db);
+    try {
+      const failed = await post(h.pub, "recovery", flow.id, { method: "code", code });
+      assert.equal(failed.statusCode, 500, failed.body.slice(0, 300));
+    } finally {
+      await sql`drop trigger fail_recovery_used`.execute(db);
+    }
+    assert.equal((await whoami(h, reg.session_token as string)).statusCode, 200, "no recovery happened: sessions not revoked");
+    assert.equal((await outbox(h, "recovery_used", "fay@example.com")).length, 0);
+
+    const ok = await post(h.pub, "recovery", flow.id, { method: "code", code });
+    assert.equal(ok.statusCode, 200, `the code was not spent by the failed attempt: ${ok.body.slice(0, 300)}`);
+    assert.equal((await outbox(h, "recovery_used", "fay@example.com")).length, 1);
+    assert.equal((await whoami(h, reg.session_token as string)).statusCode, 401, "now revoked");
+  });
+
+  it("two concurrent submits of the right code: one recovery, one notice", async () => {
+    await registerApi(h.pub, "gus@example.com", PW, { signIn: false });
+    await h.mail("gus@example.com");
+    const { flow, code } = await codeFlow(h, "gus@example.com");
+    const [x, y] = await Promise.all([0, 1].map(() => post(h.pub, "recovery", flow.id, { method: "code", code })));
+    assert.deepEqual([x.statusCode, y.statusCode].sort(), [200, 400]);
+    assert.equal((await outbox(h, "recovery_used", "gus@example.com")).length, 1);
+  });
+});
+
+describe("recovery code lifespan cap (24h)", () => {
+  let h: MailHarness;
+  before(async () => {
+    h = await createMailHarness({
+      security: { brute_force: { enabled: false } },
+      selfservice: { methods: { code: { config: { lifespan: "48h" } } }, flows: { recovery: { lifespan: "72h" } } },
+    });
+    await registerApi(h.pub, "hal@example.com", PW, { signIn: false });
+    await h.mail("hal@example.com");
+  });
+  after(() => h.close());
+
+  it("a configured 48h lifespan is capped at 24h; so is an admin expires_in", async () => {
+    const inTime = await codeFlow(h, "hal@example.com");
+    const late = await codeFlow(h, "hal@example.com");
+    h.t.clock.advance(24 * HOUR - MIN);
+    assert.equal((await post(h.pub, "recovery", inTime.flow.id, { method: "code", code: inTime.code })).statusCode, 200, "23h59m in");
+    h.t.clock.advance(2 * MIN);
+    const expired = await post(h.pub, "recovery", late.flow.id, { method: "code", code: late.code });
+    assert.equal(expired.statusCode, 400, "the flow (72h) is live");
+    assert.deepEqual(messagesOf(json(expired)), [4060006], "the code (capped at 24h) is not");
+
+    const identityId = (await h.t.app.admin.inject({ method: "GET", url: "/admin/identities?credentials_identifier=hal@example.com" })).json()[0].id as string;
+    const before = h.t.clock.now().getTime();
+    const admin = await h.t.app.admin.inject({ method: "POST", url: "/admin/recovery/code", payload: { identity_id: identityId, expires_in: "48h" } });
+    assert.equal(admin.statusCode, 201, admin.body);
+    assert.equal(new Date(json(admin).expires_at).getTime(), before + 24 * HOUR);
+  });
+});
+
 describe("recovery with a link (browser flow)", () => {
   let h: MailHarness;
   before(async () => {
@@ -133,7 +244,7 @@ describe("recovery with a link (browser flow)", () => {
   after(() => h.close());
 
   it("sends a link; opening it signs in and hands over a settings flow; a second use is refused", async () => {
-    await registerApi(h.pub, "dave@example.com", PW);
+    await registerApi(h.pub, "dave@example.com", PW, { signIn: false });
     await h.mail("dave@example.com"); // the verification message sent after registration
     const { flow, res } = await initFlow(h.pub, "recovery", "browser");
     const cookie = String(res.headers["set-cookie"]).split(";")[0];
@@ -146,10 +257,23 @@ describe("recovery with a link (browser flow)", () => {
     assert.ok(link, text);
     const u = new URL(link);
     assert.ok((u.searchParams.get("token") ?? "").length >= 22, "at least 128 bits");
+
+    // The link is spent with its recovery_used notice: a failed outbox write leaves it usable.
+    const { db } = h.t.app.deps.database;
+    await sql`create trigger fail_recovery_used before insert on courier_messages when new.template_type = 'recovery_used'
+      begin select raise(abort, 'outbox unavailable'); end`.execute(db);
+    try {
+      const failed = await h.pub.inject({ method: "GET", url: u.pathname + u.search, headers: { accept: "application/json" } });
+      assert.equal(failed.statusCode, 500, failed.body.slice(0, 300));
+    } finally {
+      await sql`drop trigger fail_recovery_used`.execute(db);
+    }
+
     const open = await h.pub.inject({ method: "GET", url: u.pathname + u.search });
     assert.equal(open.statusCode, 303, open.body);
     assert.match(String(open.headers.location), /\/settings\?flow=/);
     assert.match(String(open.headers["set-cookie"]), /ory_kratos_session=/);
+    assert.equal((await outbox(h, "recovery_used", "dave@example.com")).length, 1);
     const reuse = await h.pub.inject({ method: "GET", url: u.pathname + u.search });
     assert.equal(reuse.statusCode, 303);
     assert.match(String(reuse.headers.location), /\/recovery\?flow=/);

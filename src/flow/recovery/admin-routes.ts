@@ -3,6 +3,14 @@
  * identity and returns a code (`{recovery_link, recovery_code, expires_at}`) or a link (`{recovery_link, expires_at}`).
  * The flow is already in `sent_email`, so the code is entered on the normal recovery UI. `expires_in` (Go duration)
  * overrides the method lifespan and is capped at 24h. Mount this registrar under `/admin` and bare.
+ *
+ * The admin, not the user's browser, makes the flow, so a browser flow cannot carry that browser's CSRF token. Kratos
+ * skips CSRF for such flows altogether (`DangerousSkipCSRFCheck`); here the flow is stored unbound
+ * (`internal.admin_issued`, no token) and the first browser that opens or fetches it gets it bound to its own CSRF
+ * cookie (`recovery/handler.ts`); after that it is checked like any browser flow. For a browser flow the
+ * `recovery_link` therefore goes through `<public>/self-service/recovery?flow=<id>`, which binds the flow and sets
+ * the cookie in the user's browser itself, then 303s to `ui_url?flow=<id>` (server-rendered UIs that fetch the flow
+ * for the browser never pass a cookie back). An API flow's `recovery_link` is `ui_url?flow=<id>`, as Kratos.
  */
 import type { FastifyInstance } from "fastify";
 import { parseDuration, isGoDuration } from "../../config/config.ts";
@@ -49,7 +57,9 @@ export function registerRecoveryAdminRoutes(app: FastifyInstance, deps: Recovery
     if (!identity) throw errors.notFound("The requested identity could not be found.");
     const lifespan = body.expires_in ?? codes.lifespanMs(method);
     const now = clock.now();
-    const flow = newFlow({ kind: "recovery", type: method === "link" ? "browser" : body.flow_type, now, lifespan, requestUrl: `${publicBaseUrl}self-service/recovery/${body.flow_type}`, publicBaseUrl, csrfToken: "" });
+    const type = method === "link" ? "browser" : body.flow_type;
+    const internal = type === "browser" ? { admin_issued: true } : {};
+    const flow = newFlow({ kind: "recovery", type, now, lifespan, requestUrl: `${publicBaseUrl}self-service/recovery/${body.flow_type}`, publicBaseUrl, csrfToken: "", internal });
     flow.ui.nodes.push(csrfNode(""));
     flow.state = "sent_email";
     flow.active = method;
@@ -64,7 +74,8 @@ export function registerRecoveryAdminRoutes(app: FastifyInstance, deps: Recovery
 
   app.post("/recovery/code", async (req, reply) => {
     const { flow, secret, expires_at } = await start(req.body, "code");
-    return reply.code(201).send({ recovery_link: withParam(cfg.ui_url, "flow", flow.id), recovery_code: secret, expires_at });
+    const recoveryLink = flow.type === "browser" ? withParam(`${publicBaseUrl}self-service/recovery`, "flow", flow.id) : withParam(cfg.ui_url, "flow", flow.id);
+    return reply.code(201).send({ recovery_link: recoveryLink, recovery_code: secret, expires_at });
   });
 
   app.post("/recovery/link", async (req, reply) => {

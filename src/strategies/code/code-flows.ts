@@ -3,7 +3,10 @@
  * - a submit with `email` (first send, or the resend button) queues a code and moves the flow to `sent_email` with
  *   1060003 / 1080003, whether or not the address exists;
  * - a submit with `code` on a `sent_email` flow redeems it; a wrong, expired, spent or foreign code answers
- *   4060006 / 4070006 and counts against `max_submissions`; once used up, the flow refuses every further submit;
+ *   4060006 / 4070006; every code submission counts against `max_submissions` (taken before the comparison, so
+ *   concurrent guesses all count); once used up, the flow refuses every further submit. A right recovery code is
+ *   returned unspent with its `spend` (the handler spends it in the transaction queueing `recovery_used`); a right
+ *   verification code is spent in the transaction that marks the address verified;
  * - guesses are also throttled per address across flows (`security.brute_force.identifier`, key `<kind>_code:<address>`):
  *   a throttled guess answers 429 with 4990001/4990002 before the code is compared.
  */
@@ -14,7 +17,7 @@ import type { Flow } from "../../flow/flow.ts";
 import { codeInvalidOrUsed, recoveryCodeSent, requiredProperty, submitLabel, verificationCodeSent, continueLabel } from "../../ui/messages.ts";
 import type { RecoveryStrategy, SubmitContext, VerificationStrategy } from "../strategy.ts";
 import type { AddressStore } from "./addresses.ts";
-import type { CodeKind, CodeRow, CodeStore } from "./code-store.ts";
+import type { CodeKind, CodeRow, CodeStore, Q } from "./code-store.ts";
 import { present, readCode, readEmail } from "./input.ts";
 import { codeEntryNodes, emailNodes } from "./nodes.ts";
 import type { Sender } from "./sender.ts";
@@ -43,20 +46,24 @@ const rememberAddress = (flow: Flow, address: string): void => {
 };
 
 /**
- * Redeems the submitted code on `flow` or throws (counting the failure). With `guard`, guesses are also throttled per
- * address (brute-force protection, on top of `max_submissions`): checked before the code is compared, counted after.
+ * Checks the submitted code on `flow` and returns its live row, NOT spent (the caller spends it, with `codes.spend`,
+ * in the transaction of what the code proves), or throws after counting the failure. Every submission takes one of
+ * the flow's `max_submissions` before the code is compared (refused once they are used up, concurrent requests
+ * included). With `guard`, guesses are also throttled per address (brute-force protection, on top of
+ * `max_submissions`): checked before the code is compared, counted after.
  */
-export async function redeemSubmittedCode(
+export async function matchSubmittedCode(
   codes: CodeStore,
   flow: Flow,
   kind: CodeKind,
   body: Record<string, unknown>,
   guard?: { sender: Pick<Sender, "checkGuess" | "guessFailed" | "guessSucceeded">; address: string },
 ): Promise<CodeRow> {
-  if (codes.exhausted(flow)) throw submittedTooOften();
+  if (await codes.exhausted(flow)) throw submittedTooOften();
   const c = readCode(body);
   if (guard) await guard.sender.checkGuess(flow, kind, guard.address);
-  const row = c.ok ? await codes.redeemCode(flow.id, kind, c.code) : undefined;
+  if (!(await codes.takeSubmission(flow))) throw submittedTooOften();
+  const row = c.ok ? await codes.findCode(flow.id, kind, c.code) : undefined;
   if (row) {
     await guard?.sender.guessSucceeded(kind, guard.address);
     return row;
@@ -74,7 +81,7 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
       flow.ui.nodes.push(...emailNodes("code", undefined, continueLabel()));
     },
     async recover({ flow, body }: SubmitContext) {
-      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (await codes.exhausted(flow)) throw submittedTooOften();
       if (present(body.email)) {
         const email = readEmail(body);
         await sender.sendRecovery(flow, "code", email);
@@ -86,10 +93,11 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await redeemSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow) });
+      const row = await matchSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow) });
       const identity = await repo.get(row.identity_id);
       if (!identity) throw new FlowValidationError({ form: [codeInvalidOrUsed("recovery")] });
-      return { status: "recovered" as const, identity, address: row.address };
+      // Not spent yet: the recovery handler spends it in the transaction that queues `recovery_used`.
+      return { status: "recovered" as const, identity, address: row.address, spend: (q: Q) => codes.spend(q, row) };
     },
   } satisfies RecoveryStrategy;
 }
@@ -111,7 +119,7 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
       flow.ui.nodes.push(...emailNodes("code", undefined, submitLabel()));
     },
     async verify({ flow, body }: SubmitContext) {
-      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (await codes.exhausted(flow)) throw submittedTooOften();
       if (present(body.email)) {
         const email = readEmail(body);
         await sender.sendVerification(flow, "code", email);
@@ -119,8 +127,14 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await redeemSubmittedCode(codes, flow, "verification", body, { sender, address: codeAddressOf(flow) });
-      if (row.address_id) await addresses.markVerified(row.address_id, clock.now());
+      const row = await matchSubmittedCode(codes, flow, "verification", body, { sender, address: codeAddressOf(flow) });
+      // The code is spent and the address verified together, or neither (a concurrent submit spent it first).
+      const spent = await codes.transaction(async (trx) => {
+        if (!(await codes.spend(trx, row))) return false;
+        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx);
+        return true;
+      });
+      if (!spent) throw new FlowValidationError({ form: [codeInvalidOrUsed("verification")] });
       flow.identity_id = row.identity_id;
       return { status: "verified" as const };
     },

@@ -7,10 +7,14 @@
  * - only an HMAC-SHA256 keyed with `secrets.default[0]` is stored; every key of `secrets.default` is accepted on
  *   redemption (rotation). A code's HMAC covers its kind and flow id, so it is worthless on any other flow;
  * - redemption compares in constant time, refuses expired rows, rows of the unknown-address branch (no identity) and
- *   spent rows, and spends a row with one conditional update (at most one winner under concurrency);
+ *   spent rows, and spends a row with one conditional update (at most one winner under concurrency). `findCode` /
+ *   `findToken` + `spend` split the two steps so a caller can spend inside the transaction of what the redemption
+ *   causes (recovery: the `recovery_used` notice);
  * - lifespans come from `selfservice.methods.{code,link}.config.lifespan` (default 1h) and are capped at 24h;
- * - `max_submissions` (default 5) wrong codes per flow invalidate it: the counter lives in the flow, so sending a new
- *   code never resets it.
+ * - `max_submissions` (default 5) code submissions per flow: every submission takes one with a conditional increment
+ *   of `selfservice_flows.code_submissions` BEFORE the code is compared (`takeSubmission`), so concurrent guesses
+ *   each count and at most `max_submissions` codes are ever evaluated on a flow; the counter is the flow's, so
+ *   sending a new code never resets it. A wrong code that reaches the limit deletes the flow's codes.
  */
 import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
@@ -20,6 +24,7 @@ import type { DB, SelfserviceCodesTable } from "../../persistence/schema.ts";
 import type { Clock } from "../../util/clock.ts";
 import { newId, randomAlphanumeric } from "../../util/ids.ts";
 import type { Flow } from "../../flow/flow.ts";
+import { createFlowRepo } from "../../flow/flow-repo.ts";
 
 export type CodeKind = SelfserviceCodesTable["kind"];
 export type CodeMethod = SelfserviceCodesTable["method"];
@@ -92,12 +97,38 @@ export function createCodeStore(deps: { database: Database; config: Config; cloc
     expires_at: r.expires_at,
   });
 
-  /** Spends a row if it is live; false when expired, unknown-branch or already spent (also by a concurrent request). */
-  async function spend(r: SelfserviceCodesTable): Promise<boolean> {
-    const now = clock.now();
-    if (r.identity_id === null || r.used_at !== null || new Date(r.expires_at).getTime() <= now.getTime()) return false;
-    const res = await db.updateTable("selfservice_codes").set({ used_at: now.toISOString() }).where("id", "=", r.id).where("used_at", "is", null).executeTakeFirst();
+  const flows = createFlowRepo(database);
+
+  /** A row that can still be spent: not expired, not of the unknown-address branch, not spent. */
+  const live = (r: SelfserviceCodesTable): boolean => r.identity_id !== null && r.used_at === null && new Date(r.expires_at).getTime() > clock.now().getTime();
+
+  /** Spends a live row with `q`; false when it expired or was spent meanwhile (also by a concurrent request). */
+  async function spend(q: Q, row: Pick<CodeRow, "id">): Promise<boolean> {
+    const now = clock.now().toISOString();
+    const res = await q.updateTable("selfservice_codes").set({ used_at: now }).where("id", "=", row.id).where("used_at", "is", null).where("expires_at", ">", now).executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async function findCode(flowId: string, kind: CodeKind, code: string): Promise<CodeRow | undefined> {
+    const rows = await db.selectFrom("selfservice_codes").selectAll().where("flow_id", "=", flowId).where("kind", "=", kind).where("method", "=", "code").execute();
+    const candidates = keys.map((k) => hmac(k, material("code", kind, flowId, code.length > MAX_SECRET_LENGTH ? "" : code)));
+    let match: SelfserviceCodesTable | undefined;
+    // Every row is compared against every key, whatever matched, so the time does not depend on which one did.
+    for (const r of rows) {
+      const stored = Buffer.from(r.secret_hash, "hex");
+      for (const c of candidates) if (stored.length === c.length && timingSafeEqual(stored, c) && code.length <= MAX_SECRET_LENGTH) match ??= r;
+    }
+    return match && live(match) ? toRow(match) : undefined;
+  }
+
+  async function findToken(kind: CodeKind, token: string): Promise<CodeRow | undefined> {
+    if (token.length === 0 || token.length > MAX_SECRET_LENGTH) return undefined;
+    const hashes = keys.map((k) => hmac(k, material("link", kind, "", token)).toString("hex"));
+    const r = await db.selectFrom("selfservice_codes").selectAll().where("secret_hash", "in", hashes).where("kind", "=", kind).where("method", "=", "link").executeTakeFirst();
+    if (!r) return undefined;
+    const stored = Buffer.from(r.secret_hash, "hex");
+    if (!hashes.some((h) => timingSafeEqual(stored, Buffer.from(h, "hex")))) return undefined;
+    return live(r) ? toRow(r) : undefined;
   }
 
   return {
@@ -131,43 +162,52 @@ export function createCodeStore(deps: { database: Database; config: Config; cloc
       return { expires_at: expires };
     },
 
+    /** The live row matching a code submitted on `flowId`, NOT spent; undefined when wrong, expired, spent or foreign. */
+    findCode,
+
+    /** The live row of a link token, NOT spent; undefined when unknown, expired or spent. */
+    findToken,
+
+    /** Spends a row found by `findCode` / `findToken` with `q` (a transaction); false when someone spent it first. */
+    spend,
+
     /** Redeems a code submitted on `flowId`; undefined when wrong, expired, spent or from another flow. */
     async redeemCode(flowId: string, kind: CodeKind, code: string): Promise<CodeRow | undefined> {
-      const rows = await db.selectFrom("selfservice_codes").selectAll().where("flow_id", "=", flowId).where("kind", "=", kind).where("method", "=", "code").execute();
-      const candidates = keys.map((k) => hmac(k, material("code", kind, flowId, code.length > MAX_SECRET_LENGTH ? "" : code)));
-      let match: SelfserviceCodesTable | undefined;
-      // Every row is compared against every key, whatever matched, so the time does not depend on which one did.
-      for (const r of rows) {
-        const stored = Buffer.from(r.secret_hash, "hex");
-        for (const c of candidates) if (stored.length === c.length && timingSafeEqual(stored, c) && code.length <= MAX_SECRET_LENGTH) match ??= r;
-      }
-      return match && (await spend(match)) ? toRow(match) : undefined;
+      const row = await findCode(flowId, kind, code);
+      return row && (await spend(db, row)) ? row : undefined;
     },
 
     /** Redeems a link token (looked up by its HMAC); undefined when unknown, expired or spent. */
     async redeemToken(kind: CodeKind, token: string): Promise<CodeRow | undefined> {
-      if (token.length === 0 || token.length > MAX_SECRET_LENGTH) return undefined;
-      const hashes = keys.map((k) => hmac(k, material("link", kind, "", token)).toString("hex"));
-      const r = await db.selectFrom("selfservice_codes").selectAll().where("secret_hash", "in", hashes).where("kind", "=", kind).where("method", "=", "link").executeTakeFirst();
-      if (!r) return undefined;
-      const stored = Buffer.from(r.secret_hash, "hex");
-      if (!hashes.some((h) => timingSafeEqual(stored, Buffer.from(h, "hex")))) return undefined;
-      return (await spend(r)) ? toRow(r) : undefined;
+      const row = await findToken(kind, token);
+      return row && (await spend(db, row)) ? row : undefined;
+    },
+
+    /** Runs `fn` in one transaction (to spend a code together with what it proves). */
+    transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+      return db.transaction().execute(fn);
     },
 
     async deleteForFlow(flowId: string, kind: CodeKind): Promise<void> {
       await db.deleteFrom("selfservice_codes").where("flow_id", "=", flowId).where("kind", "=", kind).execute();
     },
 
-    /** Whether the flow already used up its wrong-code allowance. */
-    exhausted(flow: Flow): boolean {
-      return Number(flow.internal.code_failures ?? 0) >= maxSubmissions;
+    /** Whether the flow already used up its code submissions. */
+    async exhausted(flow: Flow): Promise<boolean> {
+      return (await flows.codeSubmissions(flow.id)) >= maxSubmissions;
     },
 
-    /** Counts a wrong code on the flow (the caller stores the flow); at the limit the flow's codes are deleted. */
+    /**
+     * Takes one code submission of the flow before a code is compared; false (nothing may be compared) once
+     * `max_submissions` were taken, also by concurrent requests.
+     */
+    async takeSubmission(flow: Flow): Promise<boolean> {
+      return flows.takeCodeSubmission(flow.id, maxSubmissions);
+    },
+
+    /** After a wrong code: once the flow's submissions are used up its codes are deleted. True when that happened. */
     async recordFailure(flow: Flow, kind: CodeKind): Promise<boolean> {
-      flow.internal.code_failures = Number(flow.internal.code_failures ?? 0) + 1;
-      const done = Number(flow.internal.code_failures) >= maxSubmissions;
+      const done = (await flows.codeSubmissions(flow.id)) >= maxSubmissions;
       if (done) await this.deleteForFlow(flow.id, kind);
       return done;
     },

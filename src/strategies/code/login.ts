@@ -81,7 +81,7 @@ export function createCodeLogin(deps: CodeLoginDeps) {
       if (!solves(flow)) throw new FlowValidationError({ form: [noStrategyFound("login")] });
       const state = stateOf(flow);
       // A flow that used up its wrong-code allowance stays refused, resend or not.
-      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (await codes.exhausted(flow)) throw submittedTooOften();
       if (flow.state !== "sent_email" || !state || wantsResend(body)) return send(flow, body, req.ip);
       const row = await redeemGuarded(deps, { flow, kind: "login", address: state.address, ip: req.ip, body, invalid: loginCodeInvalidOrUsed() });
       // The code proves control of the address: mark it verified before loading the identity the session shows.

@@ -106,7 +106,7 @@ export function createCodeRegistration(deps: CodeRegistrationDeps) {
     },
 
     async register({ req, flow, body }: SubmitContext) {
-      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (await codes.exhausted(flow)) throw submittedTooOften();
       const state = stateOf(flow);
       if (flow.state !== "sent_email" || !state || wantsResend(body)) return send(flow, body, req.ip);
 

@@ -9,7 +9,7 @@ import type { Flow } from "../../flow/flow.ts";
 import { recoveryEmailSent, submitLabel, verificationEmailSent } from "../../ui/messages.ts";
 import type { RecoveryStrategy, SubmitContext, VerificationStrategy } from "../strategy.ts";
 import type { AddressStore } from "../code/addresses.ts";
-import type { CodeStore } from "../code/code-store.ts";
+import type { CodeStore, Q } from "../code/code-store.ts";
 import { replaceNodes, submittedTooOften } from "../code/code-flows.ts";
 import { readEmail } from "../code/input.ts";
 import { emailNodes } from "../code/nodes.ts";
@@ -23,11 +23,15 @@ export interface LinkFlowsDeps {
   clock: { now(): Date };
 }
 
-/** A redeemed link: the flow it was sent for and who proved control of the address. */
+/**
+ * A valid recovery link: the flow it was sent for and who proved control of the address. The token is NOT spent yet:
+ * `spend` does it with the caller's transaction (the one queueing `recovery_used`); false when it lost to another use.
+ */
 export interface RedeemedLink {
   flowId: string;
   identity: Identity;
   address: string | null;
+  spend(q: Q): Promise<boolean>;
 }
 
 export function createLinkRecovery(deps: LinkFlowsDeps) {
@@ -38,7 +42,7 @@ export function createLinkRecovery(deps: LinkFlowsDeps) {
       flow.ui.nodes.push(...emailNodes("link", undefined, submitLabel()));
     },
     async recover({ flow, body }: SubmitContext) {
-      if (codes.exhausted(flow)) throw submittedTooOften();
+      if (await codes.exhausted(flow)) throw submittedTooOften();
       const email = readEmail(body);
       await sender.sendRecovery(flow, "link", email);
       flow.state = "sent_email";
@@ -47,11 +51,11 @@ export function createLinkRecovery(deps: LinkFlowsDeps) {
       flow.ui.messages = [recoveryEmailSent()];
       return { status: "sent" as const };
     },
-    /** Redeems a recovery link token; undefined when unknown, expired or spent. */
+    /** Checks a recovery link token (unspent, see `RedeemedLink`); undefined when unknown, expired or spent. */
     async useToken(token: string): Promise<RedeemedLink | undefined> {
-      const row = await codes.redeemToken("recovery", token);
+      const row = await codes.findToken("recovery", token);
       const identity = row ? await repo.get(row.identity_id) : undefined;
-      return row && identity ? { flowId: row.flow_id, identity, address: row.address } : undefined;
+      return row && identity ? { flowId: row.flow_id, identity, address: row.address, spend: (q: Q) => codes.spend(q, row) } : undefined;
     },
   } satisfies RecoveryStrategy & Record<string, unknown>;
 }
@@ -81,10 +85,15 @@ export function createLinkVerification(deps: LinkFlowsDeps) {
     },
     /** Redeems a verification link token and marks the address verified; returns the flow id, else undefined. */
     async useToken(token: string): Promise<string | undefined> {
-      const row = await codes.redeemToken("verification", token);
+      const row = await codes.findToken("verification", token);
       if (!row) return undefined;
-      if (row.address_id) await addresses.markVerified(row.address_id, clock.now());
-      return row.flow_id;
+      // Spent and verified together, or neither.
+      const spent = await codes.transaction(async (trx) => {
+        if (!(await codes.spend(trx, row))) return false;
+        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx);
+        return true;
+      });
+      return spent ? row.flow_id : undefined;
     },
   } satisfies VerificationStrategy & Record<string, unknown>;
 }

@@ -51,7 +51,7 @@ export async function redeemGuarded(deps: GuardDeps, o: RedeemOptions): Promise<
   const { flow, kind, address, ip } = o;
   // Per kind and address, apart from the password login counter (the key scheme the sender uses for recovery).
   const key = `${kind}_code:${address}`;
-  if (codes.exhausted(flow)) throw submittedTooOften();
+  if (await codes.exhausted(flow)) throw submittedTooOften();
   const submitted = readCode(o.body);
   if (throttle) {
     try {
@@ -63,6 +63,8 @@ export async function redeemGuarded(deps: GuardDeps, o: RedeemOptions): Promise<
       throw new FlowValidationError({ form: [message], status: e.code, headers: e.headers });
     }
   }
+  // One of the flow's `max_submissions`, taken before the comparison: concurrent guesses all count.
+  if (!(await codes.takeSubmission(flow))) throw submittedTooOften();
   const row = submitted.ok ? await codes.redeemCode(flow.id, kind, submitted.code) : undefined;
   if (!row) {
     await codes.recordFailure(flow, kind);
