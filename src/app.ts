@@ -48,8 +48,11 @@ export interface AppOptions {
   hasher?: PasswordHasher;
 }
 
+/** `hashers` with Tessera's extension keys (`argon2.max_concurrency`, `max_queue_wait`; see docs/hashing.md). */
+type HashersConfig = Config["hashers"] & { max_queue_wait?: number; argon2: Config["hashers"]["argon2"] & { max_concurrency?: number } };
+
 export function hasherConfigFrom(config: Config): HasherConfig {
-  const h = config.hashers;
+  const h: HashersConfig = config.hashers;
   return {
     algorithm: h.algorithm === "bcrypt" ? "bcrypt" : "argon2",
     argon2: {
@@ -61,6 +64,8 @@ export function hasherConfigFrom(config: Config): HasherConfig {
       dedicated_memory: h.argon2.dedicated_memory,
     },
     bcrypt: { cost: h.bcrypt.cost },
+    max_queue_wait_ms: h.max_queue_wait,
+    max_concurrency: h.argon2.max_concurrency,
   };
 }
 

@@ -8,11 +8,12 @@
  *
  * Concurrency: every hash or comparison runs inside a FIFO semaphore whose capacity is
  * min(`argon2.dedicated_memory`, `argon2.memory` x `max_concurrency`) and where each operation weighs max(its own
- * memory, `argon2.memory`). So at most `limit = max(1, floor(capacity / argon2.memory))` configured hashes run at once;
- * an imported hash with a larger memory cost takes proportionally more of the budget. `max_concurrency` defaults to the
- * number of CPUs: more hashes at once than cores adds no throughput, it only starves the event loop (whoami) and hides
- * the real queue inside libuv's threadpool, where no wait bound applies. A caller that waits longer than
- * `max_queue_wait_ms` gets AppError 503 with a `Retry-After` header.
+ * memory, `argon2.memory`). So at most `limit = max(1, min(floor(dedicated_memory / memory), max_concurrency))`
+ * configured hashes run at once; an imported hash with a larger memory cost takes proportionally more of the budget.
+ * `max_concurrency` (config `hashers.argon2.max_concurrency`, a Tessera extension) defaults to the number of CPUs: more
+ * hashes at once than cores adds no throughput, it only starves the event loop (whoami) and hides the real queue inside
+ * libuv's threadpool, where no wait bound applies. A caller that waits longer than `max_queue_wait_ms` (config
+ * `hashers.max_queue_wait`, default 2s) gets AppError 503 with a `Retry-After` header.
  */
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -67,13 +68,13 @@ export interface PasswordHasher {
   stats(): { running: number; queued: number; limit: number };
 }
 
-/** How many configured hashes may run at once within the memory budget. */
 /** The semaphore's capacity in bytes: the memory budget, further bounded by `max_concurrency` configured hashes. */
 function capacityOf(cfg: HasherConfig): number {
   const cpus = cfg.max_concurrency ?? Math.max(1, availableParallelism());
   return Math.min(cfg.argon2.dedicated_memory, cfg.argon2.memory * cpus);
 }
 
+/** How many configured hashes may run at once: the memory budget and `max_concurrency` (default: the CPUs). */
 export function hasherLimit(cfg: HasherConfig): number {
   return Math.max(1, Math.floor(capacityOf(cfg) / cfg.argon2.memory));
 }
@@ -87,6 +88,10 @@ function checkConfig(cfg: HasherConfig): void {
   if (!Number.isInteger(a.salt_length) || a.salt_length < 8) throw bad("hashers.argon2.salt_length must be at least 8");
   if (!Number.isInteger(a.key_length) || a.key_length < 16) throw bad("hashers.argon2.key_length must be at least 16");
   if (!(a.dedicated_memory > 0)) throw bad("hashers.argon2.dedicated_memory must be positive");
+  if (cfg.max_concurrency !== undefined && (!Number.isInteger(cfg.max_concurrency) || cfg.max_concurrency < 1)) {
+    throw bad("hashers.argon2.max_concurrency must be a positive integer");
+  }
+  if (cfg.max_queue_wait_ms !== undefined && !(cfg.max_queue_wait_ms > 0)) throw bad("hashers.max_queue_wait must be positive");
   const c = cfg.bcrypt.cost;
   if (!Number.isInteger(c) || c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST) throw bad(`hashers.bcrypt.cost must be within ${BCRYPT_MIN_COST}..${BCRYPT_MAX_COST}`);
 }
