@@ -5,7 +5,7 @@ import { createDatabase, type Database } from "./persistence/db.ts";
 import { loadIdentitySchemas, type IdentitySchemaRegistry } from "./identity/schema/registry.ts";
 import { createPasswordHasher, type HasherConfig, type PasswordHasher } from "./security/hash/hasher.ts";
 import { createIdentityRepo } from "./identity/identity-repo.ts";
-import { createPasswordPolicy } from "./security/password/password-policy.ts";
+import { createPasswordPolicy, serviceContextWords } from "./security/password/password-policy.ts";
 import { createIdentityService } from "./identity/identity-service.ts";
 import { registerIdentityAdminRoutes } from "./identity/admin-routes.ts";
 import { registerSchemaRoutes } from "./identity/schema-routes.ts";
@@ -95,6 +95,8 @@ export async function createDeps(opts: AppOptions) {
     fetch: globalThis.fetch,
     now: () => clock.now().getTime(),
     log: (event, fields) => logger.warn({ event, ...fields }, "password policy"),
+    // Passwords must not resemble the service's own name (NIST 800-63B): the sender name and the public host.
+    serviceWords: serviceContextWords({ fromName: config.courier.smtp.from_name, publicBaseUrl: publicBaseUrl(config) }),
   });
   const base = publicBaseUrl(config);
   const events = createSecurityEvents(logger);

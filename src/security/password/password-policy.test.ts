@@ -1,7 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startPwnedServer } from "../../../test/helpers/pwned-server.ts";
-import { createPasswordPolicy, defaultPasswordPolicyConfig, passwordLength } from "./password-policy.ts";
+import { createPasswordPolicy, defaultPasswordPolicyConfig, passwordLength, serviceContextWords } from "./password-policy.ts";
 import type { PasswordPolicyConfig } from "./password-policy.ts";
 import { commonPasswords } from "./common-passwords.ts";
 
@@ -12,8 +12,8 @@ const server = await startPwnedServer({
 });
 after(() => server.stop());
 
-function policy(over: Partial<PasswordPolicyConfig> = {}, serviceName?: string) {
-  return createPasswordPolicy({ ...defaultPasswordPolicyConfig, haveibeenpwned_host: server.url, ...over }, { serviceName });
+function policy(over: Partial<PasswordPolicyConfig> = {}, serviceWords?: string[]) {
+  return createPasswordPolicy({ ...defaultPasswordPolicyConfig, haveibeenpwned_host: server.url, ...over }, { serviceWords });
 }
 const ids = (ms: { id: number }[]) => ms.map((m) => m.id);
 const alice = { identifiers: ["alice.wonder@example.com"] };
@@ -86,11 +86,23 @@ test("similarity: identifier embedded, close edit distance, context words, servi
   assert.deepEqual(ids(await p.check("xx-ALICE.WONDER@example.com", alice)), [4000031]);
   assert.deepEqual(ids(await p.check("alice.wonder@exampl3.c0m", alice)), [4000031]); // distance 2
   assert.deepEqual(ids(await p.check("wonderland-aliceW", { identifiers: ["bob@example.com"], words: ["Alice Wonderland"] })), [4000031]);
-  assert.deepEqual(ids(await policy({ haveibeenpwned_enabled: false }, "Tessera Cloud").check("Tessera Cloud 9!", alice)), [4000031]);
+  assert.deepEqual(ids(await policy({ haveibeenpwned_enabled: false }, ["Tessera Cloud"]).check("Tessera Cloud 9!", alice)), [4000031]);
   assert.deepEqual(await p.check("aurora-kettle-3302", alice), []);
   // Disabled: the same password goes on to the next checks.
   const off = policy({ identifier_similarity_check_enabled: false, haveibeenpwned_enabled: false });
   assert.deepEqual(await off.check("alice.wonder@example.com1", alice), []);
+});
+
+test("service words: the courier's from_name and the public host name; IPs, localhost and blanks left out", () => {
+  assert.deepEqual(serviceContextWords({ fromName: "  Acme Identity ", publicBaseUrl: "https://auth.acme-corp.example:8443/base/" }), [
+    "Acme Identity",
+    "auth.acme-corp.example",
+  ]);
+  assert.deepEqual(serviceContextWords({ fromName: "", publicBaseUrl: "http://127.0.0.1:4433/" }), []);
+  assert.deepEqual(serviceContextWords({ publicBaseUrl: "http://[::1]:4433/" }), []);
+  assert.deepEqual(serviceContextWords({ publicBaseUrl: "http://localhost:4433/" }), []);
+  assert.deepEqual(serviceContextWords({ publicBaseUrl: "not a url" }), []);
+  assert.deepEqual(serviceContextWords({ fromName: "login.example.org", publicBaseUrl: "https://login.example.org./" }), ["login.example.org"]);
 });
 
 test("checks run in order: similar and common reported together, breach only when both pass", async () => {

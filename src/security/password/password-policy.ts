@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import {
   passwordBreached,
   passwordIdentifierTooSimilar,
@@ -72,7 +73,8 @@ export interface PasswordPolicy {
   /**
    * [] when acceptable; otherwise the UiText messages for the password node, in a stable order (length; similarity then
    * common list; breach). `context.identifiers` are the credential identifiers; `context.words` other values the
-   * password must not resemble (trait values). Never throws for network or file trouble.
+   * password must not resemble (trait values); the service's own words (`deps.serviceWords`) always apply too. Never
+   * throws for network or file trouble.
    */
   check(password: string, context: { identifiers: string[]; words?: string[] }): Promise<UiText[]>;
 }
@@ -82,8 +84,8 @@ export interface PasswordPolicyDeps {
   fetch?: typeof fetch;
   /** Milliseconds since the epoch (cache TTL and circuit breaker). */
   now?: () => number;
-  /** Added to the context words (e.g. the service or application name). */
-  serviceName?: string;
+  /** Words naming the service, added to every check's context words: see `serviceContextWords`. */
+  serviceWords?: readonly string[];
   log?: PolicyLog;
 }
 
@@ -106,7 +108,30 @@ export function userAgent(): string {
 const COULD_NOT_CHECK = "it could not be checked against known data breaches right now, please try again later";
 const COMMON = "it is one of the most commonly used passwords";
 
+/**
+ * The words that name this service to its users, for the similarity check (NIST SP 800-63B 5.1.1.2: "context-specific
+ * words, such as the name of the service"): the sender name on every email (`courier.smtp.from_name`) and the host
+ * name of the public URL (`serve.public.base_url`), e.g. `auth.example.com` (a password built on "example" shares more
+ * than half of itself with it). IP literals and `localhost` name nothing and are left out; blanks are dropped.
+ */
+export function serviceContextWords(opts: { fromName?: string; publicBaseUrl?: string }): string[] {
+  const words: string[] = [];
+  const name = opts.fromName?.trim();
+  if (name) words.push(name);
+  if (opts.publicBaseUrl) {
+    let host = "";
+    try {
+      host = new URL(opts.publicBaseUrl).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+    } catch {
+      host = "";
+    }
+    if (host && host !== "localhost" && !host.endsWith(".localhost") && isIP(host) === 0) words.push(host);
+  }
+  return [...new Set(words)];
+}
+
 export function createPasswordPolicy(cfg: PasswordPolicyConfig, deps: PasswordPolicyDeps = {}): PasswordPolicy {
+  const serviceWords = [...(deps.serviceWords ?? [])];
   const min = Math.max(1, cfg.min_password_length);
   const max = Math.max(MIN_ALLOWED_MAX, cfg.max_password_length, min);
   let source: BreachSource | undefined;
@@ -133,8 +158,7 @@ export function createPasswordPolicy(cfg: PasswordPolicyConfig, deps: PasswordPo
 
       const out: UiText[] = [];
       if (cfg.identifier_similarity_check_enabled) {
-        const words = [...context.identifiers, ...(context.words ?? [])];
-        if (deps.serviceName) words.push(deps.serviceName);
+        const words = [...context.identifiers, ...(context.words ?? []), ...serviceWords];
         if (words.some((w) => typeof w === "string" && isTooSimilar(pw, w))) out.push(passwordIdentifierTooSimilar());
       }
       if (await isCommonPassword(pw)) out.push(passwordPolicyViolation(COMMON));
