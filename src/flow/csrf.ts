@@ -71,6 +71,14 @@ export function createCsrf(opts: CsrfOptions) {
       return mask(secret);
     },
 
+    /**
+     * A token bound to no browser, for a flow created out of band (e.g. a verification flow started for a message):
+     * such a flow can only be completed through its link (a GET with the code or token), never by a form post.
+     */
+    detached(): string {
+      return mask(randomBytes(SECRET_BYTES));
+    },
+
     /** Re-sets the cookie (Kratos refreshes it on every browser response that carries a flow). */
     refresh(req: FastifyRequest, reply: FastifyReply): void {
       const secret = cookieSecret(req);

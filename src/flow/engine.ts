@@ -24,6 +24,8 @@ export interface CreateFlowOptions {
   internal?: FlowInternal;
   /** Adds the strategies' nodes (the CSRF node is already first). */
   populate(flow: Flow): void;
+  /** Out of band: a browser flow bound to no browser, and no cookie on this reply (see `csrf.detached`). */
+  detached?: boolean;
 }
 
 /** True when the client wants JSON: `Accept: application/json` or a JSON body. */
@@ -77,7 +79,7 @@ export function createFlowEngine(deps: FlowDeps) {
   }
 
   async function create(kind: FlowKind, type: FlowType, req: FastifyRequest, reply: FastifyReply, o: CreateFlowOptions): Promise<Flow> {
-    const token = type === "browser" ? csrf.issue(req, reply) : "";
+    const token = type !== "browser" ? "" : o.detached ? csrf.detached() : csrf.issue(req, reply);
     const flow = newFlow({
       kind,
       type,

@@ -3,15 +3,16 @@
  * login and registration flows, the error endpoint and `webauthn.js` on the public instance. The composition root
  * calls it once (`await wireFlows(pub, deps)`).
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import type { IdentityRepo } from "../identity/identity-repo.ts";
+import type { Identity } from "../identity/identity.ts";
 import type { IdentityService } from "../identity/identity-service.ts";
 import type { IdentitySchemaRegistry } from "../identity/schema/registry.ts";
 import type { Database } from "../persistence/db.ts";
 import type { PasswordHasher } from "../security/hash/hasher.ts";
-import { createPasswordPolicy, serviceContextWords, type PasswordPolicy } from "../security/password/password-policy.ts";
+import { createPasswordPolicy, type PasswordPolicy } from "../security/password/password-policy.ts";
 import type { Clock } from "../util/clock.ts";
 import { createStrategies } from "../strategies/index.ts";
 import { registerCors } from "./cors.ts";
@@ -24,7 +25,7 @@ import { registerLoginRoutes } from "./login/handler.ts";
 import { registerRegistrationRoutes } from "./registration/handler.ts";
 import { registerRecoveryRoutes, type SettingsFlowFactory } from "./recovery/handler.ts";
 import { registerVerificationRoutes } from "./verification/handler.ts";
-import { createVerificationHooks } from "./verification/hooks.ts";
+import { createVerificationHooks, type VerificationHooks } from "./verification/hooks.ts";
 import { createCourier } from "../courier/courier.ts";
 import { isSettingsSessions, registerSettingsRoutes, verifierFromHooks, type AddressVerifier, type CourierPort } from "./settings/index.ts";
 
@@ -70,7 +71,7 @@ export function policyFromConfig(config: Config): PasswordPolicy {
     haveibeenpwned_file: c.haveibeenpwned_file,
     max_breaches: c.max_breaches,
     ignore_network_errors: c.ignore_network_errors,
-  }, { serviceWords: serviceContextWords({ fromName: config.courier.smtp.from_name, publicBaseUrl: config.serve.public.base_url }) });
+  });
 }
 
 export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts: { cors?: boolean } = {}): Promise<void> {
@@ -82,8 +83,12 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts:
   const engine = createFlowEngine(flowDeps);
   // Recovery and verification need a courier; without one from the composition root, one on the same database.
   const courier = deps.courier ?? createCourier({ database: deps.database, config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl });
-  const strategies = createStrategies({ ...deps, courier, policy: deps.policy ?? policyFromConfig(deps.config) });
-  const verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
+  // The password strategy holds back logins of unverified identities through the verification hooks, which need the
+  // verification strategies: bound late.
+  let verification: VerificationHooks | undefined;
+  const holdLogin = (req: FastifyRequest, identity: Identity) => verification?.holdUnverifiedLogin(req, identity) ?? Promise.resolve(false);
+  const strategies = createStrategies({ ...deps, courier, policy: deps.policy ?? policyFromConfig(deps.config), holdLogin });
+  verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
   registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login, verification });
   registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification });
   // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.

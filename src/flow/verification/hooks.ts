@@ -8,6 +8,8 @@
  *   403 `session_verified_address_required` with `details.continue_with` (JSON) or a 303 to that flow (forms).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { registrationMitigated } from "../registration/enumeration.ts";
 import type { Identity } from "../../identity/identity.ts";
 import { AppError } from "../../util/app-error.ts";
 import type { VerificationStrategy } from "../../strategies/strategy.ts";
@@ -20,6 +22,13 @@ export interface VerificationHooks {
   afterRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<Record<string, unknown>[]>;
   /** undefined when the identity may sign in; else the error to answer with and the verification UI URL. */
   requireVerified(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<{ error: AppError; url: string } | undefined>;
+  /**
+   * Whether a correct password login must be held back because enumeration-safe registration is on, none of the
+   * identity's addresses is verified and one waits on a verification message (status `sent`). When it is, a verification message (with its link) goes to the first email
+   * address, subject to the message caps, through a flow bound to no browser: the login's answer stays that of a
+   * wrong password, headers and cookies included.
+   */
+  holdUnverifiedLogin(req: FastifyRequest, identity: Identity): Promise<boolean>;
 }
 
 export const addressNotVerifiedError = (continueWith: Record<string, unknown>[]): AppError =>
@@ -31,14 +40,15 @@ export const addressNotVerifiedError = (continueWith: Record<string, unknown>[])
     details: { continue_with: continueWith },
   });
 
-export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows"> & { engine: FlowEngine; strategies: readonly VerificationStrategy[] }): VerificationHooks {
+export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows"> & { logger?: Pick<Logger, "warn"> } & { engine: FlowEngine; strategies: readonly VerificationStrategy[] }): VerificationHooks {
   const { config, engine, flows } = deps;
   const cfg = config.selfservice.flows.verification;
   const strategy = deps.strategies.find((s) => s.id === cfg.use);
 
-  async function start(req: FastifyRequest, reply: FastifyReply, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
+  async function start(req: FastifyRequest, reply: FastifyReply | undefined, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
     if (!strategy) throw new Error("unreachable: no verification strategy");
-    const vf = await engine.create("verification", type, req, reply, { returnTo, populate: (f) => strategy.populateVerification(f) });
+    // Without a reply the flow is out of band: bound to no browser, no cookie set.
+    const vf = await engine.create("verification", type, req, reply as FastifyReply, { returnTo, detached: reply === undefined, populate: (f) => strategy.populateVerification(f) });
     // `sendFor` moves the new flow to `sent_email` (code entry form): store that form.
     await strategy.sendFor(vf, identity, address);
     await flows.update(vf);
@@ -56,6 +66,22 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
         out.push(started.continueWith);
       }
       return out;
+    },
+
+    async holdUnverifiedLogin(req, identity) {
+      if (!registrationMitigated(config, identity.verifiable_addresses)) return false;
+      if (identity.verifiable_addresses.some((a) => a.verified)) return false;
+      // Only addresses waiting on a verification message (`sent`: after a self-service registration or a settings
+      // change) hold a login; an operator's import or admin create (`pending`) signs in as in Kratos.
+      const first = identity.verifiable_addresses.find((a) => a.via === "email" && a.status === "sent");
+      if (!first || !strategy) return false;
+      try {
+        await start(req, undefined, "browser", undefined, identity, first);
+      } catch (e) {
+        // The answer must not depend on the outbox; the owner can still ask for a verification message themselves.
+        deps.logger?.warn({ err: (e as Error).message, identity_id: identity.id }, "verification notice for a held login failed");
+      }
+      return true;
     },
 
     async requireVerified(req, reply, flow, identity) {

@@ -11,6 +11,7 @@
  * before its transaction. An identifier that exists answers 4000007 only without enumeration mitigation; with it the
  * strategy throws `DuplicateRegistration` (a stand-in identity) after the same hashing and insert attempt.
  */
+import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.ts";
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
@@ -47,6 +48,12 @@ export interface PasswordStrategyDeps {
   /** Brute-force protection; absent when `security.brute_force.enabled` is false. */
   throttle?: Throttle;
   events?: SecurityEvents;
+  /**
+   * Called after a correct password, before the attempt counts as a success. True holds the login back: it is then
+   * answered exactly like a wrong password (4000006, counted as a failure), and the callee has told the address's
+   * owner out of band. Used while registration is enumeration-safe (see `flow/registration/enumeration.ts`).
+   */
+  holdLogin?: (req: FastifyRequest, identity: Identity) => Promise<boolean>;
 }
 
 /** Identifiers are never longer than this; longer input cannot match and is refused before any lookup. */
@@ -130,9 +137,9 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
           throw new FlowValidationError({ form: [message], status: e.code, headers: e.headers });
         }
       }
-      const fail = async (identity_id?: string) => {
+      const fail = async (identity_id?: string, reason?: string) => {
         await deps.throttle?.failed(identifier, ip);
-        deps.events?.("login_failed", { identity_id, client_ip: ip, flow_id: flow.id, method: "password" });
+        deps.events?.("login_failed", { identity_id, client_ip: ip, flow_id: flow.id, method: "password", reason });
         return new FlowValidationError({ form: [invalidCredentials()] });
       };
 
@@ -145,6 +152,11 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         throw await fail(identity?.id);
       }
       if (!(await hasher.verify(password, hashed))) throw await fail(identity.id);
+      // An identity whose addresses are all unverified may have been registered by someone who does not own them:
+      // while registration hides existing accounts, a session for it would tell that the address was free.
+      if (identity.state === "active" && deps.holdLogin && (await deps.holdLogin(req, identity))) {
+        throw await fail(identity.id, "address_unverified");
+      }
       await deps.throttle?.succeeded(identifier);
       if (identity.state !== "active") throw identityDisabled();
       deps.events?.("login_succeeded", { identity_id: identity.id, client_ip: ip, flow_id: flow.id, method: "password" });
