@@ -12,7 +12,7 @@ import type { IdentityService } from "../identity/identity-service.ts";
 import type { IdentitySchemaRegistry } from "../identity/schema/registry.ts";
 import type { Database } from "../persistence/db.ts";
 import type { PasswordHasher } from "../security/hash/hasher.ts";
-import { createPasswordPolicy, type PasswordPolicy } from "../security/password/password-policy.ts";
+import { createPasswordPolicy, serviceContextWords, type PasswordPolicy } from "../security/password/password-policy.ts";
 import type { Clock } from "../util/clock.ts";
 import { createStrategies } from "../strategies/index.ts";
 import { registerCors } from "./cors.ts";
@@ -71,7 +71,7 @@ export function policyFromConfig(config: Config): PasswordPolicy {
     haveibeenpwned_file: c.haveibeenpwned_file,
     max_breaches: c.max_breaches,
     ignore_network_errors: c.ignore_network_errors,
-  });
+  }, { serviceWords: serviceContextWords({ fromName: config.courier.smtp.from_name, publicBaseUrl: config.serve.public.base_url }) });
 }
 
 export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts: { cors?: boolean } = {}): Promise<void> {
