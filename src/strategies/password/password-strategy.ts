@@ -138,7 +138,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         }
       }
       const fail = async (identity_id?: string, reason?: string) => {
-        await deps.throttle?.failed(identifier, ip);
+        await deps.throttle?.failed(identifier, ip, { flow_id: flow.id });
         deps.events?.("login_failed", { identity_id, client_ip: ip, flow_id: flow.id, method: "password", reason });
         return new FlowValidationError({ form: [invalidCredentials()] });
       };
