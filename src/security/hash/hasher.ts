@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { errors } from "../../util/app-error.ts";
 import { argon2Hash, parseArgon2 } from "./argon2.ts";
-import type { Argon2Params } from "./argon2.ts";
+import type { Argon2Params, ParsedArgon2 } from "./argon2.ts";
 import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, bcryptHashPassword, parseBcrypt } from "./bcrypt.ts";
 import { passwordCandidates } from "./encoding.ts";
 import { parseHash } from "./formats.ts";
@@ -42,6 +42,17 @@ export interface HasherConfig {
 
 const MiB = 1024 * 1024;
 
+/**
+ * Import bound on an argon2 hash's total work, memory (KiB) x iterations: 4 GiB of memory passes, a few seconds per
+ * comparison on a 2-core machine. Applied on import only: hashes already stored are still verified.
+ */
+export const ARGON2_MAX_IMPORT_WORK_KIB = 4 * 1024 * 1024;
+
+const mib = (bytes: number): string => {
+  const v = bytes / MiB;
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} MiB`;
+};
+
 /** OWASP's argon2id minimum (19 MiB, t=2, p=1: about 10 ms a hash here), a 1 GiB budget, and bcrypt cost 12. */
 export const defaultHasherConfig: HasherConfig = Object.freeze({
   algorithm: "argon2",
@@ -62,7 +73,10 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
   /** True when the hash is not the configured algorithm with the configured parameters (rehash after login). */
   needsRehash(encoded: string): boolean;
-  /** Throws AppError 400 (`bad_request`) for an unknown format, a malformed value, or a cost beyond the import bounds. */
+  /**
+   * Throws AppError 400 (`bad_request`) for an unknown format, a malformed value, a cost beyond the format's bounds,
+   * a memory cost above `argon2.dedicated_memory`, or an argon2 memory x iterations above `ARGON2_MAX_IMPORT_WORK_KIB`.
+   */
   validateImport(encoded: string): void;
   /** Hashes running, waiting, and the number of configured hashes that may run at once. */
   stats(): { running: number; queued: number; limit: number };
@@ -155,7 +169,23 @@ export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordH
     },
     validateImport(encoded: string): void {
       if (typeof encoded !== "string" || encoded.length === 0) throw errors.badRequest("The hashed password is empty");
-      parseHash(encoded);
+      const parsed = parseHash(encoded);
+      // Beyond the format's own bounds: one comparison must fit the budget all concurrent hashes share (otherwise it
+      // would run alone above it on every login), and an argon2 hash must not cost minutes per login.
+      const budget = cfg.argon2.dedicated_memory;
+      if (parsed.memory > budget) {
+        throw errors.badRequest(
+          `The ${parsed.kind} hash needs ${mib(parsed.memory)} of memory per comparison, more than hashers.argon2.dedicated_memory (${mib(budget)})`,
+        );
+      }
+      if (parsed.kind === "argon2id" || parsed.kind === "argon2i") {
+        const a = parsed as ParsedArgon2;
+        if (a.memoryKiB * a.iterations > ARGON2_MAX_IMPORT_WORK_KIB) {
+          throw errors.badRequest(
+            `The argon2 cost m=${a.memoryKiB},t=${a.iterations} exceeds the import bound: memory x iterations must be at most 4 GiB (e.g. 1 GiB with t=4, 128 MiB with t=32)`,
+          );
+        }
+      }
     },
     stats: () => ({ ...sem.stats(), limit: hasherLimit(cfg) }),
   };
