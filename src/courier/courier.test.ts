@@ -13,3 +13,15 @@ test("backoff doubles per failure, is capped, and jitters within +-20 %", () => 
     assert.ok(v >= 3200 && v <= 4800, String(v));
   }
 });
+
+test("courier.delivery_strategy: only smtp is accepted; http (email over HTTP, not implemented) stops the start", async () => {
+  const { loadConfig } = await import("../config/load.ts");
+  const { baseTestConfig, deepMerge } = await import("../../test/helpers/create-test-app.ts");
+  const load = (courier: Record<string, unknown>) => loadConfig({ overrides: deepMerge(baseTestConfig("sqlite:///tmp/tessera-unused.db"), { courier }), env: {}, dev: false });
+  assert.equal((await load({})).config.courier.delivery_strategy, "smtp");
+  assert.equal((await load({ delivery_strategy: "smtp" })).config.courier.delivery_strategy, "smtp");
+  await assert.rejects(load({ delivery_strategy: "http" }), (e: Error) => {
+    assert.equal(e.message, 'config: /courier/delivery_strategy: must be one of "smtp"');
+    return true;
+  });
+});
