@@ -141,6 +141,21 @@ describe("login with password (HTTP)", () => {
     const again = await submitJson(h.pub, refresh, { method: "password", csrf_token: csrfOf(refresh), identifier: "erin@example.com", password: PASSWORD }, { cookie: jar.header() });
     assert.equal(again.statusCode, 200, again.body);
     assert.equal(json(again).continue_with[0].action, "redirect_browser_to");
+    // The refreshed session replaces the old one: a new cookie, both methods recorded, the old cookie no longer works.
+    const oldCookie = jar.header();
+    jar.take(again);
+    assert.notEqual(jar.header(), oldCookie);
+    assert.deepEqual(json(again).session.authentication_methods.map((m: Json) => m.method), ["password", "password"]);
+    assert.equal((await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { cookie: oldCookie } })).statusCode, 401);
+    assert.equal((await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { cookie: jar.header() } })).statusCode, 200);
+
+    // Another account's credentials cannot refresh this session.
+    await h.t.app.deps.identities.create({ schema_id: "default", state: "active", traits: { email: "other@example.com" }, credentials: { password: { config: { password: PASSWORD } } } });
+    const refresh2 = await browserFlow(h.pub, "login", jar, "?refresh=true");
+    const other = await submitJson(h.pub, refresh2, { method: "password", csrf_token: csrfOf(refresh2), identifier: "other@example.com", password: PASSWORD }, { cookie: jar.header() });
+    assert.equal(other.statusCode, 400, other.body);
+    assert.equal(json(other).error.id, "session_identity_mismatch");
+    assert.equal((await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { cookie: jar.header() } })).statusCode, 200, "the session stays");
   });
 
   it("rehashes an outdated hash after the response, never on the response path", async () => {

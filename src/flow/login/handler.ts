@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Identity } from "../../identity/identity.ts";
+import type { SessionRecord } from "../../session/session.ts";
 import { flowRetrySuccess, loginReAuth, noStrategyFound } from "../../ui/messages.ts";
 import { AppError } from "../../util/app-error.ts";
 import type { LoginStrategy } from "../../strategies/strategy.ts";
@@ -26,6 +27,14 @@ export interface LoginHandlerDeps extends FlowDeps {
   /** The `require_verified_address` hook (no session until an address is verified). */
   verification?: VerificationHooks;
 }
+
+const identityMismatch = () =>
+  new AppError({
+    id: "session_identity_mismatch",
+    code: 400,
+    message: "the re-authenticated identity is not the identity of the session",
+    reason: "You must sign in with the account of your current session to refresh it. Sign out to use another account.",
+  });
 
 const aalTooHigh = () =>
   new AppError({
@@ -66,7 +75,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
     }
   }
 
-  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity): Promise<FastifyReply> {
+  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity, previous?: SessionRecord): Promise<FastifyReply> {
     const after = config.selfservice.flows.login.after as unknown as Record<string, { hooks?: { hook: string }[] } | undefined> & { hooks?: { hook: string }[] };
     const perMethod = after[method]?.hooks;
     const hooks = perMethod && perMethod.length ? perMethod : after.hooks;
@@ -74,7 +83,8 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
       const blocked = await deps.verification.requireVerified(req, reply, flow, identity);
       if (blocked) return wantsJson(req) || flow.type === "api" ? engine.sendFatal(req, reply, blocked.error, true) : reply.redirect(blocked.url, 303);
     }
-    const { session, token } = await sessions.issue(identity, { method, ...clientInfo(req) });
+    // Re-authentication (refresh=true) replaces the session it refreshes: a new token, the earlier methods kept.
+    const { session, token } = await sessions.issue(identity, { method, ...clientInfo(req), previous });
     flow.state = "passed_challenge";
     flow.active = method;
     flow.identity_id = identity.id;
@@ -98,7 +108,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
       engine.checkRequestBinding(req, flow, str(body.csrf_token));
       flow.submit_count += 1;
       if (flow.state === "passed_challenge") throw new FlowValidationError({ form: [flowRetrySuccess("login")] });
-      const session = await currentSession(sessions, req);
+      const session = (await currentSession(sessions, req)) as { session: SessionRecord; identity: Identity } | undefined;
       if (session && !flow.internal.refresh) {
         if (flow.type === "browser" && !wantsJson(req)) return reply.redirect(afterUrl(config, flow, "password"), 303);
         throw sessionAlreadyAvailable();
@@ -107,8 +117,10 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
       const strategy = strategies.find((s) => s.id === method);
       if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("login")] });
       const result = await strategy.login({ req, flow, body });
+      // Refreshing a session proves it is still its owner at the keyboard; another account's credentials do not.
+      if (session && result.identity.id !== session.identity.id) throw identityMismatch();
       if (result.afterResponse) afterResponse(req, reply, result.afterResponse);
-      return await succeed(req, reply, flow, strategy.id, result.identity);
+      return await succeed(req, reply, flow, strategy.id, result.identity, session?.session);
     } catch (e) {
       if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
       return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));
