@@ -19,7 +19,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Identity } from "../../identity/identity.ts";
 import type { Database } from "../../persistence/db.ts";
-import { codeInvalidOrUsed, flowRetrySuccess, noStrategyFound, recoveryTokenInvalidOrUsed } from "../../ui/messages.ts";
+import { codeInvalidOrUsed, flowRetrySuccess, noStrategyFound, recoverySuccessful, recoveryTokenInvalidOrUsed } from "../../ui/messages.ts";
 import { errors } from "../../util/app-error.ts";
 import type { RecoveryStrategy } from "../../strategies/strategy.ts";
 import type { AddressStore } from "../../strategies/code/addresses.ts";
@@ -133,6 +133,9 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
     let settingsUrl: string;
     if (deps.createSettingsFlow) {
       settingsFlow = await deps.createSettingsFlow(req, reply, { identity, session: session as never, type: flow.type, returnTo: flow.return_to });
+      // As Kratos (NewRecoverySuccessful): the handed-over flow says so, and until when the session is privileged.
+      settingsFlow.ui.messages = [recoverySuccessful(new Date(now.getTime() + config.selfservice.flows.settings.privileged_session_max_age), now)];
+      await flows.update(settingsFlow);
       settingsUrl = withParam(config.selfservice.flows.settings.ui_url, "flow", settingsFlow.id);
     } else {
       const h = await createSettingsFlowForRecovery(deps, req, reply, { identity, sessionId, type: flow.type, returnTo: flow.return_to });
