@@ -49,10 +49,8 @@ export interface AppOptions {
 }
 
 /** `hashers` with Tessera's extension keys (`argon2.max_concurrency`, `max_queue_wait`; see docs/hashing.md). */
-type HashersConfig = Config["hashers"] & { max_queue_wait?: number; argon2: Config["hashers"]["argon2"] & { max_concurrency?: number } };
-
 export function hasherConfigFrom(config: Config): HasherConfig {
-  const h: HashersConfig = config.hashers;
+  const h = config.hashers;
   return {
     algorithm: h.algorithm === "bcrypt" ? "bcrypt" : "argon2",
     argon2: {

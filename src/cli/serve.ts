@@ -48,7 +48,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   const app = await createApp({ config, baseDir: process.cwd(), logger, dev });
   try {
     const applied = await ensureMigrated(app.deps.database, { dev, configFile: file });
-    if (applied.length) logger.info({ applied }, "applied migrations (--dev)");
+    if (applied.length) logger.info({ applied }, "applied migrations");
   } catch (e) {
     process.stderr.write(`database: ${(e as Error).message}\n`);
     await app.close();

@@ -135,7 +135,7 @@ export interface Config {
     >;
     message_retries: number;
     worker: { pull_count: number; pull_wait: Milliseconds };
-    delivery_strategy: "smtp" | "http";
+    delivery_strategy: "smtp";
     channels: { id: string; type?: string; request_config: Record<string, unknown> }[];
   };
   hashers: {
@@ -149,8 +149,12 @@ export interface Config {
       expected_duration: Milliseconds;
       expected_deviation: Milliseconds;
       dedicated_memory: Bytes;
+      /** Ours: at most this many hashes at once (further capped by memory and CPU count). */
+      max_concurrency?: number;
     };
     bcrypt: { cost: number };
+    /** Ours: a hash waiting longer than this for a slot answers 503 with Retry-After. */
+    max_queue_wait?: Milliseconds;
   };
   ciphers: { algorithm: "noop" | "aes" | "xchacha20-poly1305" };
   log: {

@@ -164,8 +164,9 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       const afterResponse = hasher.needsRehash(hashed)
         ? async () => {
             const upgraded = await hasher.hash(password);
-            await repo.updateCredentialConfig(cred.id, { ...cred.config, hashed_password: upgraded }, clock.now().toISOString());
-            logger.debug({ identity_id: identity.id }, "password hash upgraded after login");
+            // Only if the stored hash is still the one that was verified: a password changed meanwhile stays changed.
+            const replaced = await repo.updateCredentialConfig(cred.id, { ...cred.config, hashed_password: upgraded }, clock.now().toISOString(), hashed);
+            logger.debug({ identity_id: identity.id, replaced }, replaced ? "password hash upgraded after login" : "password hash upgrade skipped: the password changed meanwhile");
           }
         : undefined;
       return { identity, afterResponse };
