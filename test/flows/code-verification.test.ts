@@ -50,7 +50,7 @@ describe("verification codes: limits, expiry, other flows, bad input", () => {
     const wrong = code === "000000" ? "111111" : "000000";
     for (let i = 0; i < 5; i++) {
       const res = await post(h.pub, "verification", flow.id, { method: "code", code: wrong });
-      assert.equal(res.statusCode, 400);
+      assert.equal(res.statusCode, 200, "a wrong code answers the flow with 200, as Kratos");
       assert.deepEqual(messagesOf(json(res)), [4070006], `attempt ${i + 1}`);
     }
     const right = await post(h.pub, "verification", flow.id, { method: "code", code });
@@ -66,8 +66,9 @@ describe("verification codes: limits, expiry, other flows, bad input", () => {
     const { flow, code } = await codeFlow(h, "oli@example.com");
     const wrong = code === "000000" ? "111111" : "000000";
     const answers = await Promise.all(Array.from({ length: 20 }, () => post(h.pub, "verification", flow.id, { method: "code", code: wrong })));
-    const evaluated = answers.filter((a) => a.statusCode === 400 && messagesOf(json(a)).includes(4070006)).length;
+    const evaluated = answers.filter((a) => a.statusCode === 200 && messagesOf(json(a)).includes(4070006)).length;
     assert.equal(evaluated, 5, `${evaluated} codes were compared`);
+    assert.equal(answers.filter((a) => a.statusCode === 400 && json(a).error?.id === "bad_request").length, 15, "the rest are refused unevaluated");
     assert.equal(json(await post(h.pub, "verification", flow.id, { method: "code", code })).error?.id, "bad_request");
   });
 
@@ -76,7 +77,7 @@ describe("verification codes: limits, expiry, other flows, bad input", () => {
     const a = await codeFlow(h, "pia@example.com");
     const b = await codeFlow(h, "pia@example.com");
     const foreign = await post(h.pub, "verification", b.flow.id, { method: "code", code: a.code });
-    assert.equal(foreign.statusCode, 400);
+    assert.equal(foreign.statusCode, 200);
     assert.deepEqual(messagesOf(json(foreign)), [4070006], "a's code is worthless on b");
     const foreignLink = await h.pub.inject({ method: "GET", url: `/self-service/verification?flow=${b.flow.id}&code=${a.code}`, headers: { accept: "application/json" } });
     assert.deepEqual(messagesOf(json(foreignLink)), [4070006], "also through the link form");
@@ -85,7 +86,7 @@ describe("verification codes: limits, expiry, other flows, bad input", () => {
     const fetched = await h.pub.inject({ method: "GET", url: `/self-service/verification/flows?id=${a.flow.id}` });
     assert.equal(fetched.statusCode, 200, "the flow is still live");
     const expired = await post(h.pub, "verification", a.flow.id, { method: "code", code: a.code });
-    assert.equal(expired.statusCode, 400, expired.body.slice(0, 300));
+    assert.equal(expired.statusCode, 200, expired.body.slice(0, 300));
     assert.deepEqual(messagesOf(json(expired)), [4070006]);
     assert.equal(await verifiedOf(h, id), false);
 

@@ -57,8 +57,9 @@ describe("code guesses, message caps, lockout notice", () => {
         assert.equal((await post(kind, flow2, { method: "code", email })).status, 200);
         throttled[email] = await post(kind, flow2, { method: "code", code: wrong });
       }
-      assert.deepEqual(statuses["known@example.com"], [400, 400, 400]);
-      assert.deepEqual(statuses[`nobody-${kind}@example.com`], [400, 400, 400]);
+      // A wrong code answers the flow with 200 (4060006 / 4070006), as Kratos; the throttled one 429.
+      assert.deepEqual(statuses["known@example.com"], [200, 200, 200]);
+      assert.deepEqual(statuses[`nobody-${kind}@example.com`], [200, 200, 200]);
       const k = throttled["known@example.com"];
       assert.equal(k.status, 429);
       assert.ok(Number(k.headers.get("retry-after")) >= 1);
@@ -113,7 +114,7 @@ describe("code guesses, message caps, lockout notice", () => {
     assert.equal((await notices()).length, 1);
   });
 
-  test("a completed recovery clears the login throttle", async () => {
+  test("a completed recovery clears the login throttle and the address's code-guess throttles", async () => {
     s.t.clock.advance(2 * 3_600_000);
     const login = async (password: string) => {
       const flow = await apiFlowId(s.base, "login");
@@ -121,10 +122,23 @@ describe("code guesses, message caps, lockout notice", () => {
     };
     for (let i = 0; i < 3; i++) assert.equal((await login("wrong password, quite long")).status, 400);
     assert.equal((await login(PASSWORD)).status, 429);
+    // Verification-code guesses for the same address, up to the throttle (free_attempts 3).
+    const verification = await apiFlowId(s.base, "verification");
+    assert.equal((await post("verification", verification, { method: "code", email: "recover@example.com" })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await post("verification", verification, { method: "code", code: "000000" })).status, 200);
+    const guess = async () => {
+      const flow = await apiFlowId(s.base, "verification");
+      assert.equal((await post("verification", flow, { method: "code", email: "recover@example.com" })).status, 200);
+      return post("verification", flow, { method: "code", code: "000000" });
+    };
+    assert.equal((await guess()).status, 429, "the address's verification guesses are throttled");
     const flow = await apiFlowId(s.base, "recovery");
     const code = await codeSentBy("recover@example.com", 8, () => post("recovery", flow, { method: "code", email: "recover@example.com" }));
     const done = await post("recovery", flow, { method: "code", code });
     assert.equal(done.status, 200, await done.clone().text());
     assert.equal((await login(PASSWORD)).status, 200);
+    const after = await guess();
+    assert.equal(after.status, 200, "the recovery cleared the verification-code counter too");
+    assert.deepEqual(await ids(after), [4070006]);
   });
 });

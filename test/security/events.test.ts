@@ -144,7 +144,7 @@ describe("security events in the log", () => {
     eventOf("login_throttled", during.id);
   });
 
-  test("identifier_locked carries the flow id of the failure that locked", { todo: "callers of throttle.failed() must pass { flow_id } (password-strategy.ts, passwordless/guard.ts, code/sender.ts)" }, async () => {
+  test("identifier_locked carries the flow id of the failure that locked", async () => {
     const [locked] = events("identifier_locked");
     assert.ok(locked, "no lockout yet");
     assert.equal(typeof locked.flow_id, "string");
@@ -162,7 +162,7 @@ describe("security events in the log", () => {
     const code = /\b(\d{8})\b/.exec(String(rows.at(-1)?.body))?.[1];
     assert.ok(code, "no recovery code mailed");
     secrets.add(code);
-    assert.equal((await post(`/self-service/recovery?flow=${id}`, { method: "code", code: WRONG_CODE })).statusCode, 400);
+    assert.equal((await post(`/self-service/recovery?flow=${id}`, { method: "code", code: WRONG_CODE })).statusCode, 200, "a wrong code answers the flow, as Kratos");
     assert.equal(eventOf("code_failed", id).client_ip, CLIENT);
     const done = await post(`/self-service/recovery?flow=${id}`, { method: "code", code });
     assert.equal(done.statusCode, 200, done.body);

@@ -3,7 +3,8 @@
  * - a submit with `email` (first send, or the resend button) queues a code and moves the flow to `sent_email` with
  *   1060003 / 1080003, whether or not the address exists;
  * - a submit with `code` on a `sent_email` flow redeems it; a wrong, expired, spent or foreign code answers
- *   4060006 / 4070006; every code submission counts against `max_submissions` (taken before the comparison, so
+ *   4060006 / 4070006 with HTTP 200 and the flow, as Kratos (its code strategy re-renders the flow without an error
+ *   status); a malformed code (not decimal digits, over-long) gets the same message with 400; every code submission counts against `max_submissions` (taken before the comparison, so
  *   concurrent guesses all count); once used up, the flow refuses every further submit. A right recovery code is
  *   returned unspent with its `spend` (the handler spends it in the transaction queueing `recovery_used`); a right
  *   verification code is spent in the transaction that marks the address verified;
@@ -33,6 +34,14 @@ export interface CodeFlowsDeps {
 /** The flow used up its wrong-code allowance (Kratos `ErrCodeSubmittedTooOften`). */
 export const submittedTooOften = (): AppError => errors.badRequest("The request was submitted too often. Please request another code.");
 
+/**
+ * A well-formed code that matches nothing live on the flow (wrong, expired, spent, foreign): 4060006 / 4070006 with
+ * HTTP 200, as Kratos answers it (`strategy_recovery.go` / `strategy_verification.go` re-render the flow and return no
+ * error). `malformed` (a code that cannot be one) keeps the validation status 400.
+ */
+export const wrongCode = (kind: "recovery" | "verification", malformed = false): FlowValidationError =>
+  new FlowValidationError({ form: [codeInvalidOrUsed(kind)], status: malformed ? 400 : 200 });
+
 /** Keeps the CSRF node (first) and replaces the rest of the form. */
 export function replaceNodes(flow: Flow, nodes: Flow["ui"]["nodes"]): void {
   const csrf = flow.ui.nodes.filter((n) => n.attributes.node_type === "input" && n.attributes.name === "csrf_token");
@@ -55,7 +64,7 @@ const rememberAddress = (flow: Flow, address: string): void => {
 export async function matchSubmittedCode(
   codes: CodeStore,
   flow: Flow,
-  kind: CodeKind,
+  kind: Extract<CodeKind, "recovery" | "verification">,
   body: Record<string, unknown>,
   guard?: { sender: Pick<Sender, "checkGuess" | "guessFailed" | "guessSucceeded">; address: string },
 ): Promise<CodeRow> {
@@ -70,7 +79,7 @@ export async function matchSubmittedCode(
   }
   await codes.recordFailure(flow, kind);
   await guard?.sender.guessFailed(flow, kind, guard.address);
-  throw new FlowValidationError({ form: [codeInvalidOrUsed(kind)] });
+  throw wrongCode(kind, !c.ok);
 }
 
 export function createCodeRecovery(deps: CodeFlowsDeps) {
@@ -95,9 +104,14 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
       const row = await matchSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow) });
       const identity = await repo.get(row.identity_id);
-      if (!identity) throw new FlowValidationError({ form: [codeInvalidOrUsed("recovery")] });
-      // Not spent yet: the recovery handler spends it in the transaction that queues `recovery_used`.
-      return { status: "recovered" as const, identity, address: row.address, spend: (q: Q) => codes.spend(q, row) };
+      if (!identity) throw wrongCode("recovery");
+      // Not spent yet: the recovery handler spends it in the transaction that queues `recovery_used`. A concurrent
+      // submit that spent it first makes this one a used code (200, 4060006; the transaction rolls back).
+      const spend = async (q: Q): Promise<boolean> => {
+        if (await codes.spend(q, row)) return true;
+        throw wrongCode("recovery");
+      };
+      return { status: "recovered" as const, identity, address: row.address, spend };
     },
   } satisfies RecoveryStrategy;
 }
@@ -134,7 +148,7 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
         if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx);
         return true;
       });
-      if (!spent) throw new FlowValidationError({ form: [codeInvalidOrUsed("verification")] });
+      if (!spent) throw wrongCode("verification");
       flow.identity_id = row.identity_id;
       return { status: "verified" as const };
     },

@@ -32,7 +32,7 @@ import type { Flow } from "../../flow/flow.ts";
 import { FlowValidationError } from "../../flow/errors.ts";
 import { standInNotice } from "../../flow/registration/enumeration.ts";
 import type { SecurityEvents } from "../../security/events.ts";
-import type { Throttle } from "../../security/throttle/throttle.ts";
+import { clearAllForIdentifier, type Throttle } from "../../security/throttle/throttle.ts";
 import { isThrottleError, throttleUiMessage } from "../../security/throttle/messages.ts";
 import type { AddressStore } from "./addresses.ts";
 import { CODE_DIGITS, newCode, newLinkToken, type CodeKind, type CodeMethod, type CodeStore, type Q } from "./code-store.ts";
@@ -227,7 +227,7 @@ export function createSender(deps: SenderDeps) {
     /** After a wrong `kind` code for `address` (also counted against the flow's `max_submissions`). */
     async guessFailed(flow: Flow, kind: CodeKind, address: string): Promise<void> {
       events?.("code_failed", { client_ip: currentClientIp(), flow_id: flow.id, reason: kind });
-      await throttle?.failed(guessKey(kind, address), currentClientIp() ?? `unbound:${address}`);
+      await throttle?.failed(guessKey(kind, address), currentClientIp() ?? `unbound:${address}`, { flow_id: flow.id });
     },
 
     /** After a correct `kind` code for `address`: its guess counter starts over. */
@@ -235,9 +235,12 @@ export function createSender(deps: SenderDeps) {
       await throttle?.succeeded(guessKey(kind, address));
     },
 
-    /** Forgets the login throttle of these identifiers (a completed recovery proves the owner is back). */
+    /**
+     * Forgets every throttle of these identifiers (a completed recovery proves the owner is back): the password
+     * counter and each code-guess counter (`<kind>_code:<identifier>`).
+     */
     async clearThrottle(identifiers: readonly string[]): Promise<void> {
-      if (throttle) for (const i of new Set(identifiers)) await throttle.clear(i);
+      await clearAllForIdentifier(throttle, new Set(identifiers));
     },
 
     events,

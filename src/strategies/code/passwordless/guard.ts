@@ -68,7 +68,7 @@ export async function redeemGuarded(deps: GuardDeps, o: RedeemOptions): Promise<
   const row = submitted.ok ? await codes.redeemCode(flow.id, kind, submitted.code) : undefined;
   if (!row) {
     await codes.recordFailure(flow, kind);
-    await throttle?.failed(key, ip);
+    await throttle?.failed(key, ip, { flow_id: flow.id });
     if (kind === "login") events?.("login_failed", { client_ip: ip, flow_id: flow.id, method: "code" });
     throw new FlowValidationError({ form: [o.invalid] });
   }
