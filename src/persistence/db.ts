@@ -18,6 +18,13 @@ export interface Database {
   db: Kysely<DB>;
   dialect: Dialect;
   destroy(): Promise<void>;
+  /**
+   * SQLite files only: a second, read-only connection for hot single-statement reads (whoami). WAL lets it read
+   * while the main connection writes, so such a read never queues behind a write transaction, and it only ever
+   * sees committed rows. Opened on first use; undefined for in-memory databases (a second connection would open a
+   * different database), other dialects, or before the file exists.
+   */
+  readConnection?(): SQLite.Database | undefined;
 }
 
 export interface CreateDatabaseOptions {
@@ -48,10 +55,31 @@ export function createDatabase(dsn: string, opts: CreateDatabaseOptions = {}): D
   const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError);
   const db = new Kysely<DB>({ dialect });
   let destroyed: Promise<void> | undefined;
+  let reader: SQLite.Database | undefined;
+  const file = parsed.dialect === "sqlite" && parsed.filename && parsed.filename !== ":memory:" ? parsed.filename : undefined;
   return {
     db,
     dialect: parsed.dialect,
-    destroy: () => (destroyed ??= db.destroy()),
+    destroy: () =>
+      (destroyed ??= (async () => {
+        reader?.close();
+        reader = undefined;
+        await db.destroy();
+      })()),
+    readConnection: file
+      ? () => {
+          if (destroyed) return undefined;
+          if (!reader) {
+            try {
+              reader = withStatementCache(new SQLite(file, { readonly: true, fileMustExist: true }));
+              reader.pragma("busy_timeout = 5000");
+            } catch {
+              return undefined;
+            }
+          }
+          return reader;
+        }
+      : undefined,
   };
 }
 

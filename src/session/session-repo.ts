@@ -111,9 +111,13 @@ export function createSessionRepo(database: Database) {
   if (sentinelAt < 0) throw new Error("session repo: token parameter not found in the compiled whoami query");
   type ByTokenRow = typeof byToken extends CompiledQuery<infer R> ? R : never;
 
+  // SQLite files: the hot read goes to the read-only connection, synchronously, prepared once.
+  let readStmt: { get(...params: unknown[]): unknown } | undefined;
   async function rowByTokenHash(tokenHash: string): Promise<ByTokenRow | undefined> {
     const parameters = byToken.parameters.slice();
     parameters[sentinelAt] = tokenHash;
+    if (!readStmt && database.readConnection) readStmt = database.readConnection()?.prepare(byToken.sql);
+    if (readStmt) return readStmt.get(...parameters) as ByTokenRow | undefined;
     return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
   }
 

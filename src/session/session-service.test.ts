@@ -75,7 +75,18 @@ describe("session lookup", () => {
         return args.result;
       },
     };
-    const database = { ...h.database, db: h.database.db.withPlugin(counter) };
+    // On SQLite files the lookup runs on the read connection (database.readConnection): count its statements too.
+    const reader = h.database.readConnection?.();
+    const readConnection = reader
+      ? () =>
+          ({
+            prepare: (sql: string) => {
+              const stmt = reader.prepare(sql);
+              return { get: (...params: unknown[]) => (statements++, stmt.get(...params)) };
+            },
+          }) as unknown as typeof reader
+      : undefined;
+    const database = { ...h.database, db: h.database.db.withPlugin(counter), readConnection };
     const svc = createSessionService({ database, repo: h.repo, clock: h.clock, config: h.config, publicBaseUrl: "http://x/", dev: true });
     const { token } = await h.login(await h.createIdentity());
     statements = 0;
