@@ -85,10 +85,11 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts:
   const courier = deps.courier ?? createCourier({ database: deps.database, config: deps.config, clock: deps.clock, logger: deps.logger, publicBaseUrl: deps.publicBaseUrl });
   // The password strategy holds back logins of unverified identities through the verification hooks, which need the
   // verification strategies: bound late.
-  let verification: VerificationHooks | undefined;
-  const holdLogin = (req: FastifyRequest, identity: Identity) => verification?.holdUnverifiedLogin(req, identity) ?? Promise.resolve(false);
+  const late: { verification?: VerificationHooks } = {};
+  const holdLogin = (req: FastifyRequest, identity: Identity) => late.verification?.holdUnverifiedLogin(req, identity) ?? Promise.resolve(false);
   const strategies = createStrategies({ ...deps, courier, policy: deps.policy ?? policyFromConfig(deps.config), holdLogin });
-  verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
+  const verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
+  late.verification = verification;
   registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login, verification });
   registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification });
   // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.
