@@ -26,6 +26,8 @@ export interface CreateFlowOptions {
   populate(flow: Flow): void;
   /** Out of band: a browser flow bound to no browser, and no cookie on this reply (see `csrf.detached`). */
   detached?: boolean;
+  /** false: build the flow without storing it; the caller stores it (`flows.create(flow, trx)`) in its transaction. */
+  store?: boolean;
 }
 
 /** True when the client wants JSON: `Accept: application/json` or a JSON body. */
@@ -93,7 +95,7 @@ export function createFlowEngine(deps: FlowDeps) {
     });
     flow.ui.nodes.push(csrfNode(token));
     o.populate(flow);
-    await flows.create(flow);
+    if (o.store !== false) await flows.create(flow);
     return flow;
   }
 

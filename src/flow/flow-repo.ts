@@ -2,7 +2,9 @@
  * Persistence of self-service flows (`selfservice_flows`, one table for every kind) and of self-service errors
  * (`selfservice_errors`, what the error UI fetches by id). Only this file reads those tables.
  */
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../persistence/db.ts";
+import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import type { Flow, FlowKind, FlowType } from "./flow.ts";
 import type { UiContainer } from "../ui/node.ts";
@@ -15,12 +17,16 @@ export interface StoredError {
   updated_at: string;
 }
 
+/** The pool, or a caller's transaction (e.g. a verification flow written with the identity it verifies). */
+type Q = Kysely<DB> | Transaction<DB>;
+
 export function createFlowRepo(database: Database) {
   const { db } = database;
 
   return {
-    async create(flow: Flow): Promise<void> {
-      await db
+    /** Stores a new flow, with `q` when it must commit with a caller's other writes. */
+    async create(flow: Flow, q: Q = db): Promise<void> {
+      await q
         .insertInto("selfservice_flows")
         .values({
           id: flow.id,
@@ -71,9 +77,9 @@ export function createFlowRepo(database: Database) {
       return flow;
     },
 
-    /** Writes the mutable parts of a flow (ui, state, active, internal, links, counters). */
-    async update(flow: Flow): Promise<void> {
-      await db
+    /** Writes the mutable parts of a flow (ui, state, active, internal, links, counters); with `q` if given. */
+    async update(flow: Flow, q: Q = db): Promise<void> {
+      await q
         .updateTable("selfservice_flows")
         .set({
           state: flow.state,
@@ -88,6 +94,11 @@ export function createFlowRepo(database: Database) {
         })
         .where("id", "=", flow.id)
         .execute();
+    },
+
+    /** Runs `fn` in one transaction (flows written together with other rows, e.g. codes and outbox messages). */
+    transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+      return db.transaction().execute(fn);
     },
 
     /**

@@ -21,6 +21,16 @@ export interface ListIdentitiesQuery {
 
 type Db = Kysely<DB> | Transaction<DB>;
 
+export interface InsertIdentityOptions {
+  /**
+   * Runs inside the insert's transaction, after the identity's rows (so it may reference them), and commits or rolls
+   * back with them: e.g. the new identity's verification flow, code and outbox message. It must use only `trx`
+   * (SQLite has one connection: a query on the pool would wait for this transaction forever). Its errors are
+   * rethrown as they are (a unique violation in it is not the identity's 409).
+   */
+  within?: (trx: Transaction<DB>) => Promise<void>;
+}
+
 export function createIdentityRepo(database: Database) {
   const { db } = database;
 
@@ -198,7 +208,8 @@ export function createIdentityRepo(database: Database) {
 
   return {
     /** Inserts an identity with everything it owns. 409 on a duplicate identifier or external id. */
-    async insert(identity: Identity): Promise<void> {
+    async insert(identity: Identity, opts: InsertIdentityOptions = {}): Promise<void> {
+      let ownRows = true;
       try {
         await db.transaction().execute(async (trx) => {
           await trx
@@ -206,9 +217,11 @@ export function createIdentityRepo(database: Database) {
             .values({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) })
             .execute();
           await writeChildren(trx, identity);
+          ownRows = false;
+          await opts.within?.(trx);
         });
       } catch (e) {
-        if (codec.isUniqueViolation(e)) throw duplicate(e);
+        if (ownRows && codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;
       }
     },

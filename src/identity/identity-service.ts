@@ -5,6 +5,8 @@ import { newId } from "../util/ids.ts";
 import { applyJsonPatch, JsonPatchError } from "../util/json-patch.ts";
 import type { IdentitySchemaRegistry } from "./schema/registry.ts";
 import type { PasswordHasher } from "../security/hash/hasher.ts";
+import type { Transaction } from "kysely";
+import type { DB } from "../persistence/schema.ts";
 import type { IdentityRepo } from "./identity-repo.ts";
 import type { Credential, CredentialType, Identity, IdentityState, RecoveryAddress, VerifiableAddress } from "./identity.ts";
 import {
@@ -30,6 +32,18 @@ export interface IdentityServiceDeps {
 
 /** Paths a JSON Patch may not touch (as Kratos). */
 const FORBIDDEN_PATCH_PATHS = ["/id", "/credentials", "/created_at", "/updated_at", "/schema_url", "/state_changed_at"];
+
+/**
+ * Work that must commit or fail with a new identity (its verification flow, code and outbox message). Called with the
+ * identity as it will be stored (ids, derived addresses) BEFORE its transaction begins, so it may use the database
+ * (e.g. the message caps); the function it returns runs INSIDE the insert transaction after the identity's rows and
+ * must use only `trx`. When the insert fails (a duplicate: 409), the returned function never runs.
+ */
+export type AfterCreate = (identity: Identity) => Promise<((trx: Transaction<DB>) => Promise<void>) | undefined>;
+
+export interface CreateIdentityOptions {
+  afterCreate?: AfterCreate;
+}
 
 export function createIdentityService(deps: IdentityServiceDeps) {
   const { repo, schemas, hasher, clock } = deps;
@@ -168,7 +182,7 @@ export function createIdentityService(deps: IdentityServiceDeps) {
     identity.credentials = creds;
   }
 
-  async function create(raw: unknown): Promise<Identity> {
+  async function create(raw: unknown, opts: CreateIdentityOptions = {}): Promise<Identity> {
     const body = validateCreateBody(raw);
     checkSchemaId(body.schema_id);
     const err = traitsError(body.schema_id, body.traits);
@@ -193,7 +207,8 @@ export function createIdentityService(deps: IdentityServiceDeps) {
     if (body.external_id !== undefined && body.external_id !== "") identity.external_id = body.external_id;
     // Imported recovery addresses carry nothing the traits do not: they are derived like any other.
     derive(identity, undefined, { verifiable: body.verifiable_addresses }, pw ? { password: pw } : {});
-    await repo.insert(identity);
+    const within = opts.afterCreate ? await opts.afterCreate(identity) : undefined;
+    await repo.insert(identity, { within });
     return identity;
   }
 

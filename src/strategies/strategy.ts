@@ -4,15 +4,23 @@
  * members; implementations are checked with `satisfies`.
  */
 import type { FastifyRequest } from "fastify";
+import type { Kysely, Transaction } from "kysely";
 import type { Flow } from "../flow/flow.ts";
 import type { Body } from "../flow/body.ts";
 import type { Identity } from "../identity/identity.ts";
+import type { AfterCreate } from "../identity/identity-service.ts";
+import type { DB } from "../persistence/schema.ts";
 
 export interface SubmitContext {
   req: FastifyRequest;
   flow: Flow;
   /** The submitted body, nested (`traits.email` -> `{traits: {email}}`). */
   body: Body;
+  /**
+   * Registration only: what must be written in the new identity's transaction (its verification flow, code and
+   * message). A registration strategy passes it to `identities.create(raw, { afterCreate })`.
+   */
+  afterCreate?: AfterCreate;
 }
 
 export interface LoginResult {
@@ -98,6 +106,17 @@ export interface RecoveryStrategy {
 
 export type VerificationOutcome = { status: "sent" } | { status: "verified" };
 
+/**
+ * A verification message prepared for a caller's transaction: the message cap was asked (`allowed`) and the flow
+ * moved to `sent_email` (in memory); `write` stores the code row, the message (if allowed) and the address's `sent`
+ * status with `q`; `done` logs what was sent, after the commit.
+ */
+export interface PreparedMessage {
+  allowed: boolean;
+  write(q: Kysely<DB> | Transaction<DB>): Promise<void>;
+  done(): void;
+}
+
 export interface VerificationStrategy {
   readonly id: string;
   populateVerification(flow: Flow): void;
@@ -105,4 +124,9 @@ export interface VerificationStrategy {
   verify(ctx: SubmitContext): Promise<VerificationOutcome>;
   /** Sends a message for one known address of `identity` on a new flow (post-registration, `require_verified_address`). */
   sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }): Promise<void>;
+  /**
+   * `sendFor` in two steps, for a caller's transaction (registration: the identity's insert). The message cap is asked
+   * here, before any transaction, unless `allowed` carries the decision already taken for this message.
+   */
+  prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, allowed?: boolean): Promise<PreparedMessage>;
 }

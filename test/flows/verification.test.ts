@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { json, markVerified, registerApi, type Json } from "./harness.ts";
-import { createMailHarness, digitsIn, initFlow, messagesOf, post, type MailHarness } from "./recovery-harness.ts";
+import { sql } from "kysely";
+import { apiFlow, json, markVerified, registerApi, submitJson, type Json } from "./harness.ts";
+import { createMailHarness, digitsIn, initFlow, messagesOf, outbox, post, type MailHarness } from "./recovery-harness.ts";
 
 const PW = "correct horse battery staple 42";
 
@@ -161,5 +162,87 @@ describe("enumeration-safe registration: a password login waits for the address 
     const ok = await login("free@example.com", PW);
     assert.equal(ok.statusCode, 200, ok.body);
     assert.ok(json(ok).session_token);
+  });
+});
+
+describe("registration: the identity and its verification outbox commit in one transaction", () => {
+  let h: MailHarness;
+  before(async () => {
+    h = await createMailHarness();
+  });
+  after(() => h.close());
+
+  /** What a registration left behind: identities holding `email`, verification flows, codes and outbox rows. */
+  const footprint = async (email: string) => {
+    const { db } = h.t.app.deps.database;
+    const count = async (q: { executeTakeFirstOrThrow(): Promise<{ n: number | string | bigint }> }) => Number((await q.executeTakeFirstOrThrow()).n);
+    return {
+      identities: json(await h.t.app.admin.inject({ method: "GET", url: `/admin/identities?credentials_identifier=${encodeURIComponent(email)}` })).length as number,
+      addresses: await count(db.selectFrom("identity_verifiable_addresses").select((e) => e.fn.countAll().as("n")).where("value", "=", email)),
+      flows: await count(db.selectFrom("selfservice_flows").select((e) => e.fn.countAll().as("n")).where("kind", "=", "verification")),
+      codes: await count(db.selectFrom("selfservice_codes").select((e) => e.fn.countAll().as("n")).where("kind", "=", "verification")),
+      messages: await count(db.selectFrom("courier_messages").select((e) => e.fn.countAll().as("n"))),
+    };
+  };
+  /** Runs `fn` while every insert into the outbox fails inside the database (a real failure, in the transaction). */
+  const withOutboxDown = async (fn: () => Promise<void>) => {
+    const { db } = h.t.app.deps.database;
+    await sql`create trigger fail_outbox before insert on courier_messages begin select raise(abort, 'outbox unavailable'); end`.execute(db);
+    try {
+      await fn();
+    } finally {
+      await sql`drop trigger fail_outbox`.execute(db);
+    }
+  };
+  const register = async (flow: Json, email: string) => submitJson(h.pub, flow, { method: "password", password: PW, traits: { email } });
+
+  it("a failed outbox write leaves no identity, no verification flow, no code; the same flow then registers", async () => {
+    const before = await footprint("uma@example.com");
+    const flow = await apiFlow(h.pub, "registration");
+    await withOutboxDown(async () => {
+      const failed = await register(flow, "uma@example.com");
+      // As the recovery commit transaction: a server-side failure, answered as one (nothing about it in the body).
+      assert.equal(failed.statusCode, 500, failed.body.slice(0, 300));
+      assert.ok(!failed.body.includes("outbox unavailable"), failed.body.slice(0, 300));
+    });
+    assert.deepEqual(await footprint("uma@example.com"), before, "nothing of the registration was kept");
+
+    const ok = await register(flow, "uma@example.com");
+    assert.equal(ok.statusCode, 200, ok.body.slice(0, 300));
+    const after = await footprint("uma@example.com");
+    assert.deepEqual(after, { identities: 1, addresses: 1, flows: before.flows + 1, codes: before.codes + 1, messages: before.messages + 1 });
+    assert.equal((await outbox(h, "verification_code_valid", "uma@example.com")).length, 1);
+    assert.equal((await addressOf(h, "uma@example.com")).status, "sent", "the address's status committed with its message");
+    const show = (json(ok).continue_with as Json[]).find((c) => c.action === "show_verification_ui");
+    const fetched = await h.pub.inject({ method: "GET", url: `/self-service/verification/flows?id=${show?.flow.id}` });
+    assert.equal(json(fetched).state, "sent_email", "the stored verification flow is the one in the answer");
+    const code = digitsIn(await h.mail("uma@example.com"), 6);
+    const verified = await post(h.pub, "verification", show?.flow.id as string, { method: "code", code });
+    assert.equal(verified.statusCode, 200, verified.body.slice(0, 300));
+  });
+
+  it("a duplicate does the same: one flow, one code, one message (the owner's notice); with the outbox down, the same 500", async () => {
+    await registerApi(h.pub, "vic@example.com", PW, { signIn: false });
+    await h.mail("vic@example.com");
+    const start = await footprint("vic@example.com");
+    const dup = await register(await apiFlow(h.pub, "registration"), "vic@example.com");
+    assert.equal(dup.statusCode, 200, dup.body.slice(0, 300));
+    const fresh = await register(await apiFlow(h.pub, "registration"), "wes@example.com");
+    assert.equal(fresh.statusCode, 200, fresh.body.slice(0, 300));
+    const both = await footprint("vic@example.com");
+    // Each wrote one verification flow, one code row and one message.
+    assert.deepEqual([both.flows - start.flows, both.codes - start.codes, both.messages - start.messages], [2, 2, 2]);
+    assert.equal(both.identities, 1, "no identity for the duplicate");
+    assert.equal((await outbox(h, "registration_attempt", "vic@example.com")).length, 1);
+    assert.equal((await outbox(h, "verification_code_valid", "wes@example.com")).length, 1);
+
+    const answers: number[] = [];
+    await withOutboxDown(async () => {
+      for (const email of ["vic@example.com", "xia@example.com"]) answers.push((await register(await apiFlow(h.pub, "registration"), email)).statusCode);
+    });
+    assert.deepEqual(answers, [500, 500], "taken and free addresses fail alike");
+    const end = await footprint("vic@example.com");
+    assert.deepEqual([end.flows, end.codes, end.messages], [both.flows, both.codes, both.messages], "neither left anything behind");
+    assert.equal((await footprint("xia@example.com")).identities, 0);
   });
 });

@@ -8,8 +8,9 @@
  *   `DuplicateRegistration` carrying a *stand-in* identity (fresh ids, the submitted traits, the shape a new identity
  *   has), the handler answers with it exactly as for a new one, and the verification flow it starts for the stand-in
  *   queues one `registration_attempt` notice to the existing account instead of a code (see `standInNotice`).
- * Both branches hash the password, write one verification flow, one code row and one message, and wait on no I/O the
- * other does not do. Without verification (`selfservice.flows.verification.enabled: false`) or without an email
+ * Both branches hash the password, ask the message cap once, write one verification flow, one code row and one message
+ * (the new identity's inside its insert transaction, the stand-in's in one of its own after the failed insert), and
+ * wait on no I/O the other does not do. Without verification (`selfservice.flows.verification.enabled: false`) or without an email
  * address in the traits there is no channel to tell a newcomer from the owner: registration keeps Kratos's answers.
  */
 import type { Config } from "../../config/config.ts";

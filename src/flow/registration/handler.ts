@@ -7,6 +7,12 @@
  * With enumeration mitigation (`./enumeration.ts`) the `session` hook waits for verification (no session in the
  * answer), every answer carries `show_verification_ui`, and a duplicate (`DuplicateRegistration`) is answered with its
  * stand-in identity exactly like a new registration while its owner gets a `registration_attempt` notice.
+ *
+ * Outbox: the new identity's verification flows, codes and messages are written in the identity's own insert
+ * transaction (the strategy hands `afterCreate` to `identities.create`): both commit, or neither (no identity is left
+ * without its verification message). The message caps are asked before that transaction. A duplicate's insert fails
+ * before anything is written; its stand-in's flow, code and notice are then written in one transaction of their own,
+ * reusing the flows and cap decisions prepared for the would-be identity (same work, same cookies, one message).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HookConfig } from "../../config/config.ts";
@@ -20,7 +26,8 @@ import type { FlowDeps } from "../deps.ts";
 import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
 import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
-import type { VerificationHooks } from "../verification/hooks.ts";
+import type { RegistrationVerification, VerificationHooks } from "../verification/hooks.ts";
+import type { AfterCreate } from "../../identity/identity-service.ts";
 import { createSecurityEvents } from "../../security/events.ts";
 import { withClientIp } from "../../strategies/code/sender.ts";
 import { DuplicateRegistration, markStandIn, noticeRecipient, registrationMitigated } from "./enumeration.ts";
@@ -74,7 +81,7 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
    * The answer to a registration: `identity` is the new identity or, for a mitigated duplicate, its stand-in; both
    * take this same path (same writes, same answer shape).
    */
-  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity): Promise<FastifyReply> {
+  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity, verify: Record<string, unknown>[]): Promise<FastifyReply> {
     flow.state = "passed_challenge";
     flow.active = method;
     flow.identity_id = identity.id;
@@ -88,7 +95,6 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     const mitigated = deps.verification !== undefined && registrationMitigated(config, unverified);
     let issued: { session: unknown; token: string } | undefined;
     if (!mitigated && hooksFor(method).some((h) => h.hook === "session")) issued = await sessions.issue(identity, { method, ...clientInfo(req) });
-    const verify = deps.verification ? await deps.verification.afterRegistration(req, reply, flow, identity) : [];
     if (flow.type === "api") {
       const out: Record<string, unknown> = { identity: identityJson };
       if (issued) {
@@ -127,18 +133,40 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
       const method = str(body.method);
       const strategy = strategies.find((s) => s.id === method);
       if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("registration")] });
+      // The verification of the new identity's addresses, prepared before its insert and written inside it.
+      const hooks = deps.verification;
+      const registrationFlow = flow;
+      let prepared: RegistrationVerification | undefined;
+      const afterCreate: AfterCreate | undefined = hooks
+        ? async (created) => {
+            prepared = await hooks.prepareRegistration(req, reply, registrationFlow, created);
+            const p = prepared;
+            return p.entries.length ? (trx) => p.write(trx) : undefined;
+          }
+        : undefined;
       let identity: Identity;
+      let verify: Record<string, unknown>[] = [];
       try {
-        identity = (await strategy.register({ req, flow, body })).identity;
+        identity = (await strategy.register({ req, flow, body, afterCreate })).identity;
         events("registration_succeeded", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
+        if (prepared) {
+          prepared.done();
+          verify = prepared.continueWith;
+        } else if (hooks) verify = await hooks.afterRegistration(req, reply, flow, identity); // a strategy that ignored afterCreate
       } catch (e) {
         if (!(e instanceof DuplicateRegistration)) throw e;
         const submitted = e.standIn.verifiable_addresses.find((a) => a.via === "email")?.value ?? "";
         markStandIn(e.standIn, noticeRecipient(submitted, e.owner));
         identity = e.standIn;
         events("registration_duplicate", { identity_id: e.owner?.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
+        if (hooks) {
+          const standIn = await hooks.prepareRegistration(req, reply, flow, e.standIn, prepared);
+          if (standIn.entries.length) await deps.flows.transaction((trx) => standIn.write(trx));
+          standIn.done();
+          verify = standIn.continueWith;
+        }
       }
-      return await succeed(req, reply, flow, strategy.id, identity);
+      return await succeed(req, reply, flow, strategy.id, identity, verify);
     } catch (e) {
       if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
       return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));

@@ -2,24 +2,46 @@
  * Verification as a consequence of other flows:
  * - `afterRegistration`: every unverified verifiable address of a new identity gets a verification flow (same type as
  *   the registration flow, state `sent_email`) and a message; the answer carries one `show_verification_ui` per flow
- *   (`{action, flow: {id, verifiable_address, url}}`, Kratos's shape);
+ *   (`{action, flow: {id, verifiable_address, url}}`, Kratos's shape). `prepareRegistration` does the same in two
+ *   steps so that the flows, codes and messages are written in the identity's own insert transaction;
  * - `requireVerified` (login hook `require_verified_address`, Kratos 25.4+ behaviour): an identity without any
  *   verified address gets no session; a verification flow is started for its first address and the login answers
  *   403 `session_verified_address_required` with `details.continue_with` (JSON) or a 303 to that flow (forms).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Transaction } from "kysely";
 import type { Logger } from "pino";
+import type { DB } from "../../persistence/schema.ts";
 import { registrationMitigated } from "../registration/enumeration.ts";
 import type { Identity } from "../../identity/identity.ts";
 import { AppError } from "../../util/app-error.ts";
-import type { VerificationStrategy } from "../../strategies/strategy.ts";
+import type { PreparedMessage, VerificationStrategy } from "../../strategies/strategy.ts";
 import type { FlowDeps } from "../deps.ts";
 import { withParam, type FlowEngine } from "../engine.ts";
 import type { Flow, FlowType } from "../flow.ts";
 
+/** A registration's verification, prepared for a transaction (`VerificationHooks.prepareRegistration`). */
+export interface RegistrationVerification {
+  /** `show_verification_ui` entries for the registration answer. */
+  readonly continueWith: Record<string, unknown>[];
+  /** The verification flows (not stored yet), per address value, with the message-cap decision taken for each. */
+  readonly entries: ReadonlyArray<{ address: string; flow: Flow; allowed: boolean }>;
+  /** Stores the verification flows, their codes and messages and the addresses' `sent` status with `trx`. */
+  write(trx: Transaction<DB>): Promise<void>;
+  /** After the commit: logs the notices that went out. */
+  done(): void;
+}
+
 export interface VerificationHooks {
   /** `show_verification_ui` entries for the registration answer ([] when verification is off or nothing to verify). */
   afterRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<Record<string, unknown>[]>;
+  /**
+   * `afterRegistration` in two steps: builds the verification flows (in memory) and asks the message caps now, before
+   * any transaction; `write` stores everything in the caller's transaction (the identity's insert). With `previous`
+   * (a duplicate's stand-in after the insert of the would-be identity failed), its flows and cap decisions are
+   * reused, so a duplicate does the same work and sets the same cookies as a new registration.
+   */
+  prepareRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity, previous?: RegistrationVerification): Promise<RegistrationVerification>;
   /** undefined when the identity may sign in; else the error to answer with and the verification UI URL. */
   requireVerified(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<{ error: AppError; url: string } | undefined>;
   /**
@@ -56,17 +78,54 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
     return { flow: vf, url, continueWith: { action: "show_verification_ui", flow: { id: vf.id, verifiable_address: address.value, url } } };
   }
 
-  return {
-    async afterRegistration(req, reply, flow, identity) {
-      if (!cfg.enabled || !strategy) return [];
-      const out: Record<string, unknown>[] = [];
+  const continueWithFor = (vf: Flow, address: string) => ({
+    action: "show_verification_ui",
+    flow: { id: vf.id, verifiable_address: address, url: withParam(cfg.ui_url, "flow", vf.id) },
+  });
+
+  async function prepareRegistration(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity, previous?: RegistrationVerification): Promise<RegistrationVerification> {
+    const entries: { address: string; flow: Flow; allowed: boolean }[] = [];
+    const messages: { flow: Flow; message: PreparedMessage }[] = [];
+    if (cfg.enabled && strategy) {
+      const reusable = [...(previous?.entries ?? [])];
       for (const a of identity.verifiable_addresses) {
         if (a.verified || a.via !== "email") continue;
-        const started = await start(req, reply, flow.type, flow.return_to, identity, a);
-        out.push(started.continueWith);
+        const i = reusable.findIndex((e) => e.address === a.value);
+        const reused = i >= 0 ? reusable.splice(i, 1)[0] : undefined;
+        const vf =
+          reused?.flow ??
+          (await engine.create("verification", flow.type, req, reply, { returnTo: flow.return_to, store: false, populate: (f) => strategy.populateVerification(f) }));
+        // Moves the flow to `sent_email` (code entry form) in memory: stored so by `write`.
+        const message = await strategy.prepareFor(vf, identity, a, reused?.allowed);
+        entries.push({ address: a.value, flow: vf, allowed: message.allowed });
+        messages.push({ flow: vf, message });
       }
-      return out;
+    }
+    return {
+      continueWith: entries.map((e) => continueWithFor(e.flow, e.address)),
+      entries,
+      async write(trx) {
+        for (const m of messages) {
+          await flows.create(m.flow, trx);
+          await m.message.write(trx);
+        }
+      },
+      done() {
+        for (const m of messages) m.message.done();
+      },
+    };
+  }
+
+  return {
+    async afterRegistration(req, reply, flow, identity) {
+      const prepared = await prepareRegistration(req, reply, flow, identity);
+      if (prepared.entries.length === 0) return [];
+      await flows.transaction((trx) => prepared.write(trx));
+      prepared.done();
+      return prepared.continueWith;
     },
+
+    prepareRegistration,
 
     async holdUnverifiedLogin(req, identity) {
       if (!registrationMitigated(config, identity.verifiable_addresses)) return false;

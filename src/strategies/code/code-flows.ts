@@ -156,5 +156,10 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
       await sender.sendVerificationFor(flow, "code", identity, address);
       markSent(flow, address.value);
     },
+    async prepareFor(flow: Flow, identity, address, allowed) {
+      const prepared = await sender.prepareVerificationFor(flow, "code", identity, address, allowed);
+      markSent(flow, address.value);
+      return prepared;
+    },
   } satisfies VerificationStrategy;
 }

@@ -105,7 +105,7 @@ export function createCodeRegistration(deps: CodeRegistrationDeps) {
       populateRegistrationChoose(flow, schemas.get(schemas.defaultId));
     },
 
-    async register({ req, flow, body }: SubmitContext) {
+    async register({ req, flow, body, afterCreate }: SubmitContext) {
       if (await codes.exhausted(flow)) throw submittedTooOften();
       const state = stateOf(flow);
       if (flow.state !== "sent_email" || !state || wantsResend(body)) return send(flow, body, req.ip);
@@ -114,13 +114,17 @@ export function createCodeRegistration(deps: CodeRegistrationDeps) {
       if (canonical(traits) !== state.traits) throw new FlowValidationError({ form: [traitsMismatch()] });
       const row = await redeemGuarded(deps, { flow, kind: "registration", address: state.address, ip: req.ip, body, invalid: registrationCodeInvalidOrUsed() });
       try {
-        const identity = await identities.create({
-          schema_id: schemas.defaultId,
-          traits,
-          state: "active",
-          // The code proved control of the address it was sent to.
-          verifiable_addresses: [{ value: row.address ?? state.address, via: "email", verified: true, status: "completed" }],
-        });
+        const identity = await identities.create(
+          {
+            schema_id: schemas.defaultId,
+            traits,
+            state: "active",
+            // The code proved control of the address it was sent to.
+            verifiable_addresses: [{ value: row.address ?? state.address, via: "email", verified: true, status: "completed" }],
+          },
+          // Other unverified addresses in the traits get their verification in the identity's transaction.
+          { afterCreate },
+        );
         return { identity };
       } catch (e) {
         // Someone registered the address between the code being sent and redeemed; the code holder owns the mailbox.

@@ -105,6 +105,33 @@ export function createSender(deps: SenderDeps) {
   /** Throttle key of a code kind's guesses for one address (separate from the login identifier's counter). */
   const guessKey = (kind: CodeKind, address: string) => `${kind}_code:${address}`;
 
+  /**
+   * `sendVerificationFor` in two steps, for a caller's transaction (a registration writes it with the identity):
+   * the message cap is asked now (unless `allowed` carries the decision already taken for this message), `write`
+   * stores the code row, the message and the address's `sent` status with the caller's `q`, `done` logs the notice
+   * after the commit.
+   */
+  async function prepareVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }, allowed?: boolean) {
+    const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
+    // A registration stand-in: the row cannot be redeemed (no identity), the owner is told instead; the address
+    // update touches no row (the stand-in's address id exists nowhere) but costs the same statement.
+    const standIn = standInNotice(identity);
+    const recipient = standIn?.recipient ?? address.value;
+    const ok = allowed ?? (await allow(flow, recipient));
+    return {
+      allowed: ok,
+      async write(trx: Q): Promise<void> {
+        await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: standIn ? null : identity.id, address: address.value, addressId: standIn ? null : address.id });
+        if (ok && standIn) await courier.enqueue(trx, { template_type: "registration_attempt", recipient, data: { to: recipient } });
+        else if (ok) await courier.enqueue(trx, verificationMessage(flow, method, address.value, secret, identity));
+        await addresses.markSent(address.id, deps.clock.now(), trx);
+      },
+      done(): void {
+        if (ok && standIn) notice(flow, "registration_attempt");
+      },
+    };
+  }
+
   return {
     /** Recovery by email: a code (`recovery_code`) or link (`recovery`); unknown: `recovery_unknown` if configured. */
     async sendRecovery(flow: Flow, method: CodeMethod, email: string): Promise<void> {
@@ -152,20 +179,12 @@ export function createSender(deps: SenderDeps) {
 
     /** Verification of a known address of a known identity (after registration, `require_verified_address`). */
     async sendVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }): Promise<void> {
-      const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
-      // A registration stand-in: the row cannot be redeemed (no identity), the owner is told instead; the address
-      // update touches no row (the stand-in's address id exists nowhere) but costs the same statement.
-      const standIn = standInNotice(identity);
-      const recipient = standIn?.recipient ?? address.value;
-      const allowed = await allow(flow, recipient);
-      await database.db.transaction().execute(async (trx) => {
-        await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: standIn ? null : identity.id, address: address.value, addressId: standIn ? null : address.id });
-        if (allowed && standIn) await courier.enqueue(trx, { template_type: "registration_attempt", recipient, data: { to: recipient } });
-        else if (allowed) await courier.enqueue(trx, verificationMessage(flow, method, address.value, secret, identity));
-        await addresses.markSent(address.id, deps.clock.now(), trx);
-      });
-      if (allowed && standIn) notice(flow, "registration_attempt");
+      const prepared = await prepareVerificationFor(flow, method, identity, address);
+      await database.db.transaction().execute((trx) => prepared.write(trx));
+      prepared.done();
     },
+
+    prepareVerificationFor,
 
     /**
      * Code login. `identity` is the owner of the submitted identifier (or undefined). Unknown addresses get a row too

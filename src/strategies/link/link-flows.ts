@@ -83,6 +83,11 @@ export function createLinkVerification(deps: LinkFlowsDeps) {
       await sender.sendVerificationFor(flow, "link", identity, address);
       markSent(flow, address.value);
     },
+    async prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, allowed?: boolean) {
+      const prepared = await sender.prepareVerificationFor(flow, "link", identity, address, allowed);
+      markSent(flow, address.value);
+      return prepared;
+    },
     /** Redeems a verification link token and marks the address verified; returns the flow id, else undefined. */
     async useToken(token: string): Promise<string | undefined> {
       const row = await codes.findToken("verification", token);

@@ -177,7 +177,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       if (schema) flow.ui.nodes.push(...registrationNodes(schema));
     },
 
-    async register({ body }: SubmitContext) {
+    async register({ body, afterCreate }: SubmitContext) {
       const schemaId = schemas.defaultId;
       const schema = schemas.get(schemaId);
       const errors: Record<string, UiText[]> = {};
@@ -196,12 +196,16 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       if (policyErrors.length) throw new FlowValidationError({ nodes: { password: policyErrors } });
 
       try {
-        const identity = await identities.create({
-          schema_id: schemaId,
-          traits: normalized,
-          state: "active",
-          credentials: { password: { config: { password } } },
-        });
+        // `afterCreate`: the verification flow, code and message commit with the identity (see registration/handler.ts).
+        const identity = await identities.create(
+          {
+            schema_id: schemaId,
+            traits: normalized,
+            state: "active",
+            credentials: { password: { config: { password } } },
+          },
+          { afterCreate },
+        );
         return { identity };
       } catch (e) {
         if (!isAppError(e) || e.code !== 409) throw e;
