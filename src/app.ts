@@ -17,7 +17,8 @@ import { createSessionService } from "./session/session-service.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { registerSessionAdminRoutes } from "./session/admin-routes.ts";
 import { registerLogoutRoutes } from "./flow/logout/routes.ts";
-import { registerCors, wireFlows } from "./flow/index.ts";
+import { createFlowRepo, registerCors, wireFlows } from "./flow/index.ts";
+import { withParam } from "./flow/engine.ts";
 import { randomBytes } from "node:crypto";
 import {
   createLockoutNotifier,
@@ -164,7 +165,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   registerHealthRoutes(pub, deps);
   registerSchemaRoutes(pub, deps);
   registerSessionRoutes(pub, deps);
-  registerLogoutRoutes(pub, deps);
+  const errorFlows = createFlowRepo(deps.database);
+  registerLogoutRoutes(pub, {
+    ...deps,
+    errorUiUrl: async (err) => {
+      const id = await errorFlows.createError(err.toBody().error as unknown as Record<string, unknown>, deps.clock.now());
+      return withParam(config.selfservice.flows.error.ui_url, "id", id);
+    },
+  });
   await wireFlows(pub, { ...deps, policy: deps.passwordPolicy }, { cors: false });
 
   const admin = createHttpInstance({ logger: logger.child({ listener: "admin" }), bodyLimit: config.serve.admin.request_body_limit });

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { apiFlow, browserFlow, createFlowsHarness, csrfOf, Jar, json, submitForm, submitJson, UI, type FlowsHarness } from "./harness.ts";
+import { apiFlow, browserFlow, createFlowsHarness, csrfOf, Jar, json, registerApi, submitForm, submitJson, UI, type FlowsHarness } from "./harness.ts";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -188,6 +188,32 @@ describe("CORS with the configured lists, and on the per-IP 429", () => {
       }
       assert.deepEqual(statuses, [200, 200, 200, 429], "the five preflights were not counted");
       assert.ok(last?.headers["retry-after"]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("logout link errors in a browser go to the error UI", () => {
+  it("a missing or wrong logout token: 303 to selfservice.flows.error.ui_url?id=, the stored error is served; JSON clients get the error", async () => {
+    const h = await createFlowsHarness();
+    try {
+      const reg = await registerApi(h.pub, "leaver@example.com", PASSWORD);
+      const cookie = `ory_kratos_session=${String(reg.session_token)}`;
+      for (const [url, status, id] of [["/self-service/logout", 400, "bad_request"], ["/self-service/logout?token=ory_lo_wrong", 403, "forbidden"]] as const) {
+        const browser = await h.pub.inject({ method: "GET", url, headers: { cookie } });
+        assert.equal(browser.statusCode, 303, browser.body);
+        const location = new URL(String(browser.headers.location));
+        assert.equal(`${location.origin}${location.pathname}`, `${UI}error`);
+        const stored = await h.pub.inject({ method: "GET", url: `/self-service/errors?id=${location.searchParams.get("id")}` });
+        assert.equal(stored.statusCode, 200);
+        assert.equal(json(stored).error.code, status);
+        const api = await h.pub.inject({ method: "GET", url, headers: { cookie, accept: "application/json" } });
+        assert.equal(api.statusCode, status);
+        assert.equal(json(api).error.id, id);
+      }
+      const who = await h.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { cookie } });
+      assert.equal(who.statusCode, 200, "a bad logout link logs nobody out");
     } finally {
       await h.close();
     }

@@ -23,6 +23,11 @@ export interface LogoutDeps {
   sessions: SessionService;
   config: { selfservice: Pick<Config["selfservice"], "default_browser_return_url" | "allowed_return_urls"> & { flows: { logout: Config["selfservice"]["flows"]["logout"] } } };
   publicBaseUrl: string;
+  /**
+   * Stores a fatal error for the error UI and returns its URL (`selfservice.flows.error.ui_url?id=`): a browser
+   * following a bad logout link is sent there, as by Kratos. Without it, browsers get the JSON error too.
+   */
+  errorUiUrl?: (err: AppError) => Promise<string>;
 }
 
 const acceptsJson = (req: FastifyRequest): boolean => (req.headers.accept ?? "").includes("application/json");
@@ -60,6 +65,15 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: LogoutDeps): vo
   });
 
   app.get("/self-service/logout", async (request, reply) => {
+    try {
+      return await logout(request, reply);
+    } catch (e) {
+      if (!(e instanceof AppError) || acceptsJson(request) || !deps.errorUiUrl) throw e;
+      return reply.redirect(await deps.errorUiUrl(e), 303);
+    }
+  });
+
+  async function logout(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const token = (request.query as Record<string, unknown>).token;
     if (typeof token !== "string" || token === "") throw errors.badRequest("Please include a token in the URL query.");
     const to = returnTo(request);
@@ -75,7 +89,7 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: LogoutDeps): vo
     }
     await sessions.revoke(found.session.id);
     return done(request, reply, to);
-  });
+  }
 
   app.delete("/self-service/logout/api", async (request, reply) => {
     const body = request.body as { session_token?: unknown } | undefined;
