@@ -182,3 +182,20 @@ describe("login with password (HTTP)", () => {
     assert.equal(await hasher.verify(PASSWORD, stored), true);
   });
 });
+
+describe("login never applies the password policy", () => {
+  it("after max_password_length is lowered, a longer password set before still signs in; megabytes are still refused", async () => {
+    const h = await createFlowsHarness({ selfservice: { methods: { password: { config: { max_password_length: 64 } } } } });
+    try {
+      const long = "a long passphrase from before the policy changed, ".repeat(2).trim(); // 101 code points
+      await h.t.app.deps.identities.create({ schema_id: "default", state: "active", traits: { email: "longtimer@example.com" }, credentials: { password: { config: { password: long } } } });
+      const ok = await submitJson(h.pub, await apiFlow(h.pub, "login"), { method: "password", identifier: "longtimer@example.com", password: long });
+      assert.equal(ok.statusCode, 200, ok.body);
+      const huge = await submitJson(h.pub, await apiFlow(h.pub, "login"), { method: "password", identifier: "longtimer@example.com", password: "x".repeat(1_000_000) });
+      assert.equal(huge.statusCode, 400);
+      assert.equal(node(json(huge), "password").messages[0].id, 4000033);
+    } finally {
+      await h.close();
+    }
+  });
+});

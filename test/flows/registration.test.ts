@@ -64,6 +64,38 @@ describe("registration with password (HTTP)", () => {
     f = json(res);
     assert.equal(res.statusCode, 400);
     assert.equal(node(f, "password").messages[0].id, 4000032);
+
+    // The password policy over HTTP: similar to the email (4000031), a common password (4000005, with its reason).
+    res = await submitJson(h.pub, flow, { method: "password", password: "bob@example.com1", traits: { email: "bob@example.com" } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(node(json(res), "password").messages[0].id, 4000031);
+    res = await submitJson(h.pub, flow, { method: "password", password: "password123", traits: { email: "bob@example.com" } });
+    assert.equal(res.statusCode, 400);
+    assert.ok([4000005, 4000034].includes(node(json(res), "password").messages[0].id), JSON.stringify(node(json(res), "password").messages));
+
+    // A 1,000,000-character password: a fast 400 (4000033), no NFKC or hashing of megabytes.
+    const calls = { n: 0 };
+    const { hasher } = h.t.app.deps;
+    const hash = hasher.hash.bind(hasher);
+    hasher.hash = (async (p: string) => {
+      calls.n++;
+      return hash(p);
+    }) as typeof hasher.hash;
+    const t0 = performance.now();
+    try {
+      res = await submitJson(h.pub, flow, { method: "password", password: "x".repeat(1_000_000), traits: { email: "bob@example.com" } });
+    } finally {
+      hasher.hash = hash;
+    }
+    assert.equal(res.statusCode, 400);
+    assert.equal(node(json(res), "password").messages[0].id, 4000033);
+    assert.equal(calls.n, 0, "not hashed");
+    assert.ok(performance.now() - t0 < 1000, "answered fast");
+
+    // An unknown method: 4010003 on the form.
+    res = await submitJson(h.pub, flow, { method: "carrier-pigeon", password: "correct horse battery staple", traits: { email: "bob@example.com" } });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(json(res).ui.messages.map((m: { id: number }) => m.id), [4010003]);
     assert.equal(await h.t.app.deps.repo.count(), before);
   });
 

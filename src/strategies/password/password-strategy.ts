@@ -56,6 +56,9 @@ export interface PasswordStrategyDeps {
   holdLogin?: (req: FastifyRequest, identity: Identity) => Promise<boolean>;
 }
 
+/** Login's own ceiling on a password's length (code points after NFKC), whatever the policy's current maximum. */
+const LOGIN_PASSWORD_CAP = 4096;
+
 /** Identifiers are never longer than this; longer input cannot match and is refused before any lookup. */
 const MAX_IDENTIFIER_LENGTH = 1024;
 
@@ -96,10 +99,13 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
   const defaultSchema = () => schemas.get(schemas.defaultId);
 
   /** Rejects an over-long password in O(length) without NFKC or hashing. */
-  function capPassword(password: string, extra: Record<string, UiText[]> = {}): void {
-    const m = measurePassword(password, maxLen);
-    if (!m.ok || m.length > maxLen) throw new FlowValidationError({ nodes: { ...extra, password: [passwordTooLong(maxLen, m.length)] } });
+  function capPassword(password: string, extra: Record<string, UiText[]> = {}, cap = maxLen): void {
+    const m = measurePassword(password, cap);
+    if (!m.ok || m.length > cap) throw new FlowValidationError({ nodes: { ...extra, password: [passwordTooLong(cap, m.length)] } });
   }
+  // The policy never applies on login: lowering max_password_length must not lock out longer passwords set before.
+  // Login only refuses what no policy could have allowed, so megabytes are still never normalized or hashed.
+  const loginCap = Math.max(maxLen, LOGIN_PASSWORD_CAP);
 
   async function findIdentity(identifier: string): Promise<Identity | undefined> {
     for (const c of identifierCandidates(identifier)) {
@@ -121,7 +127,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       // Kratos still accepts the deprecated `password_identifier`.
       const identifier = stringField({ identifier: body.identifier ?? body.password_identifier }, "identifier", errors);
       const password = stringField(body, "password", errors);
-      if (password !== undefined) capPassword(password, errors);
+      if (password !== undefined) capPassword(password, errors, loginCap);
       if (Object.keys(errors).length || identifier === undefined || password === undefined) throw new FlowValidationError({ nodes: errors });
 
       // Brute-force protection runs before any lookup or hashing, and never looks at the account: a refused attempt
