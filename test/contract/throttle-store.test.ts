@@ -131,6 +131,99 @@ function contract(getBackend: () => Backend): void {
     assert.equal((await store.get(live, T0))?.count, 1);
   });
 
+  // The brute-force policy (security/throttle/throttle.ts) over this store: the behaviour users see must not depend
+  // on where the counters live.
+  const policy = (over: { identifier?: Record<string, number>; ip?: Record<string, number>; messages?: Record<string, number> } = {}) => {
+    const bf = {
+      ...bruteForce,
+      identifier: { ...bruteForce.identifier, ...over.identifier },
+      ip: { ...bruteForce.ip, ...over.ip },
+      messages: { ...bruteForce.messages, ...over.messages },
+    };
+    const config = { security: { brute_force: bf } } as unknown as Pick<Config, "security">;
+    const clock = createManualClock(new Date(T0));
+    const lockouts: string[] = [];
+    const throttle = createThrottle({ store, config, clock, secret: "s3cret", onLockout: async (id) => void lockouts.push(id) });
+    return { throttle, clock, lockouts };
+  };
+  const refusedFor = async (p: Promise<void>): Promise<number | null> => {
+    try {
+      await p;
+      return null;
+    } catch (e) {
+      assert.ok(e instanceof AppError && e.code === 429, String(e));
+      return Number(e.headers?.["retry-after"]);
+    }
+  };
+
+  test("policy: 5 free failures, then a wait doubling from 1 s up to max_delay; a success starts over", async () => {
+    const { throttle, clock } = policy({ identifier: { max_delay: 4000 } });
+    const who = `delay-${seq++}@example.com`;
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), null, `free attempt ${i + 1}`);
+      await throttle.failed(who, "192.0.2.1");
+    }
+    assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), null);
+    await throttle.failed(who, "192.0.2.1"); // 5th failure: 1 s wait
+    assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), 1);
+    for (const wait of [1000, 2000, 4000, 4000]) {
+      clock.advance(wait);
+      assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), null, `after ${wait} ms`);
+      await throttle.failed(who, "192.0.2.1");
+    }
+    assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), 4, "capped at max_delay");
+    clock.advance(4000);
+    await throttle.check(who, "192.0.2.1");
+    await throttle.succeeded(who);
+    assert.equal((await throttle.status(who))?.count ?? 0, 0);
+    assert.equal(await refusedFor(throttle.check(who, "192.0.2.1")), null);
+  });
+
+  test("policy: max_consecutive_failures locks the identifier for the lockout, onLockout once; then it ends", async () => {
+    const { throttle, clock, lockouts } = policy({ identifier: { free_attempts: 3, max_delay: 1000, max_consecutive_failures: 6, lockout: 60_000 } });
+    const who = `lock-${seq++}@example.com`;
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1000);
+      await throttle.check(who, "192.0.2.2");
+      await throttle.failed(who, "192.0.2.2");
+    }
+    const wait = await refusedFor(throttle.check(who, "192.0.2.2"));
+    assert.ok(wait !== null && wait > 50 && wait <= 60, `locked for the lockout, Retry-After ${wait}`);
+    assert.equal(lockouts.length, 1);
+    clock.advance(30_000);
+    assert.notEqual(await refusedFor(throttle.check(who, "192.0.2.2")), null, "still locked");
+    clock.advance(31_000);
+    assert.equal(await refusedFor(throttle.check(who, "192.0.2.2")), null, "the lockout ended");
+    assert.equal(lockouts.length, 1, "one notice per lockout, not per attempt");
+  });
+
+  test("policy: 50 parallel failures of one identifier count 50", async () => {
+    const { throttle } = policy();
+    const who = `burst-${seq++}@example.com`;
+    await Promise.all(Array.from({ length: 50 }, () => throttle.failed(who, "192.0.2.3")));
+    assert.equal((await throttle.status(who))?.count, 50);
+  });
+
+  test("policy: ip.max_failures across identifiers refuses that IP only", async () => {
+    const { throttle } = policy({ ip: { max_failures: 10 } });
+    const ip = `198.51.100.${seq % 250}`;
+    for (let i = 0; i < 10; i++) await throttle.failed(`ipcap-${seq++}-${i}@example.com`, ip);
+    assert.notEqual(await refusedFor(throttle.check(`fresh-${seq++}@example.com`, ip)), null);
+    assert.equal(await refusedFor(throttle.check(`fresh-${seq++}@example.com`, "203.0.113.77")), null);
+  });
+
+  test("policy: message caps per address and per IP", async () => {
+    const { throttle } = policy({ messages: { per_address: 3 } });
+    const address = `inbox-${seq++}@example.com`;
+    const sent = [];
+    for (let i = 0; i < 5; i++) sent.push(await throttle.allowMessage(address, "192.0.2.4"));
+    assert.deepEqual(sent, [true, true, true, false, false]);
+    const ip = `192.0.2.${100 + (seq % 100)}`;
+    const perIp = [];
+    for (let i = 0; i < 14; i++) perIp.push(await throttle.allowMessage(`spread-${seq++}@example.com`, ip));
+    assert.equal(perIp.filter(Boolean).length, 12, "per IP: 4 x per_address");
+  });
+
   test("two instances on one backend enforce one shared count (policy over two store clients)", async (t) => {
     const backend = getBackend();
     if (!backend.shared) return t.skip("per-process store");
