@@ -95,6 +95,8 @@ export class FlowValidationError extends Error {
   readonly status: number;
   /** Extra response headers (Retry-After). */
   readonly headers: Record<string, string>;
+  /** Work to do once this answer is sent (never delays it), e.g. an out-of-band message. */
+  afterResponse?: () => Promise<void>;
 
   constructor(o: { nodes?: Record<string, UiText[]>; form?: UiText[]; status?: number; headers?: Record<string, string> }) {
     super("flow validation failed");

@@ -86,7 +86,7 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts:
   // The password strategy holds back logins of unverified identities through the verification hooks, which need the
   // verification strategies: bound late.
   const late: { verification?: VerificationHooks } = {};
-  const holdLogin = (req: FastifyRequest, identity: Identity) => late.verification?.holdUnverifiedLogin(req, identity) ?? Promise.resolve(false);
+  const holdLogin = (req: FastifyRequest, identity: Identity) => late.verification?.holdUnverifiedLogin(req, identity);
   const strategies = createStrategies({ ...deps, courier, policy: deps.policy ?? policyFromConfig(deps.config), holdLogin });
   const verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
   late.verification = verification;

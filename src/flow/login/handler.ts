@@ -122,6 +122,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
       if (result.afterResponse) afterResponse(req, reply, result.afterResponse);
       return await succeed(req, reply, flow, strategy.id, result.identity, session?.session);
     } catch (e) {
+      if (e instanceof FlowValidationError && e.afterResponse) afterResponse(req, reply, e.afterResponse);
       if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
       return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));
     }

@@ -13,6 +13,7 @@ import type { Transaction } from "kysely";
 import type { Logger } from "pino";
 import type { DB } from "../../persistence/schema.ts";
 import { registrationMitigated } from "../registration/enumeration.ts";
+import { withClientIp } from "../../strategies/code/sender.ts";
 import type { Identity } from "../../identity/identity.ts";
 import { AppError } from "../../util/app-error.ts";
 import type { PreparedMessage, VerificationStrategy } from "../../strategies/strategy.ts";
@@ -46,12 +47,17 @@ export interface VerificationHooks {
   requireVerified(req: FastifyRequest, reply: FastifyReply, flow: Flow, identity: Identity): Promise<{ error: AppError; url: string } | undefined>;
   /**
    * Whether a correct password login must be held back because enumeration-safe registration is on, none of the
-   * identity's addresses is verified and one waits on a verification message (status `sent`). When it is, a verification message (with its link) goes to the first email
+   * identity's addresses is verified and one waits on a verification message (status `sent`): undefined when not,
+   * else the task to run once the answer is sent (so the answer costs what a wrong password costs). That task a verification message (with its link) goes to the first email
    * address, subject to the message caps, through a flow bound to no browser: the login's answer stays that of a
    * wrong password, headers and cookies included.
    */
-  holdUnverifiedLogin(req: FastifyRequest, identity: Identity): Promise<boolean>;
+  holdUnverifiedLogin(req: FastifyRequest, identity: Identity): (() => Promise<void>) | undefined;
 }
+
+/** The out-of-band verification message of a held login goes out this long after the answer (plus jitter). */
+export const HELD_NOTICE_DELAY_MS = 100;
+const HELD_NOTICE_JITTER_MS = 500;
 
 export const addressNotVerifiedError = (continueWith: Record<string, unknown>[]): AppError =>
   new AppError({
@@ -127,20 +133,26 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
 
     prepareRegistration,
 
-    async holdUnverifiedLogin(req, identity) {
-      if (!registrationMitigated(config, identity.verifiable_addresses)) return false;
-      if (identity.verifiable_addresses.some((a) => a.verified)) return false;
+    holdUnverifiedLogin(req, identity) {
+      if (!registrationMitigated(config, identity.verifiable_addresses)) return undefined;
+      if (identity.verifiable_addresses.some((a) => a.verified)) return undefined;
       // Only addresses waiting on a verification message (`sent`: after a self-service registration or a settings
       // change) hold a login; an operator's import or admin create (`pending`) signs in as in Kratos.
       const first = identity.verifiable_addresses.find((a) => a.via === "email" && a.status === "sent");
-      if (!first || !strategy) return false;
-      try {
-        await start(req, undefined, "browser", undefined, identity, first);
-      } catch (e) {
-        // The answer must not depend on the outbox; the owner can still ask for a verification message themselves.
-        deps.logger?.warn({ err: (e as Error).message, identity_id: identity.id }, "verification notice for a held login failed");
-      }
-      return true;
+      if (!first || !strategy) return undefined;
+      // Runs after the response, outside the request's async context: the client IP is bound again for the caps. A
+      // random delay keeps its database work off this request's heels, where a client timing answers could see it.
+      const ip = req.ip;
+      return () =>
+        withClientIp(ip, async () => {
+          await new Promise((r) => setTimeout(r, HELD_NOTICE_DELAY_MS + Math.random() * HELD_NOTICE_JITTER_MS));
+          try {
+            await start(req, undefined, "browser", undefined, identity, first);
+          } catch (e) {
+            // The owner can still ask for a verification message themselves.
+            deps.logger?.warn({ err: (e as Error).message, identity_id: identity.id }, "verification notice for a held login failed");
+          }
+        });
     },
 
     async requireVerified(req, reply, flow, identity) {

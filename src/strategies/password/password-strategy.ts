@@ -49,11 +49,12 @@ export interface PasswordStrategyDeps {
   throttle?: Throttle;
   events?: SecurityEvents;
   /**
-   * Called after a correct password, before the attempt counts as a success. True holds the login back: it is then
-   * answered exactly like a wrong password (4000006, counted as a failure), and the callee has told the address's
-   * owner out of band. Used while registration is enumeration-safe (see `flow/registration/enumeration.ts`).
+   * Called after a correct password, before the attempt counts as a success. A task holds the login back: it is
+   * answered exactly like a wrong password (4000006, counted as a failure), and the task, run once that answer is
+   * sent, tells the address's owner out of band. Used while registration is enumeration-safe (see
+   * `flow/registration/enumeration.ts`).
    */
-  holdLogin?: (req: FastifyRequest, identity: Identity) => Promise<boolean>;
+  holdLogin?: (req: FastifyRequest, identity: Identity) => (() => Promise<void>) | undefined;
 }
 
 /** Login's own ceiling on a password's length (code points after NFKC), whatever the policy's current maximum. */
@@ -160,8 +161,11 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       if (!(await hasher.verify(password, hashed))) throw await fail(identity.id);
       // An identity whose addresses are all unverified may have been registered by someone who does not own them:
       // while registration hides existing accounts, a session for it would tell that the address was free.
-      if (identity.state === "active" && deps.holdLogin && (await deps.holdLogin(req, identity))) {
-        throw await fail(identity.id, "address_unverified");
+      const held = identity.state === "active" ? deps.holdLogin?.(req, identity) : undefined;
+      if (held) {
+        const e = await fail(identity.id, "address_unverified");
+        e.afterResponse = held;
+        throw e;
       }
       await deps.throttle?.succeeded(identifier);
       if (identity.state !== "active") throw identityDisabled();
