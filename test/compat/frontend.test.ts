@@ -260,8 +260,10 @@ describe("self-service flows and sessions through FrontendApi against `tessera s
 
   test("return_to refused unless allowed by whole path segments (400 self_service_flow_return_to_forbidden)", async () => {
     for (const returnTo of ["https://evil.example.com/", `${UI}/dashboard-evil`, "//evil.example.com/x", `http://127.0.0.1:4456/dashboard`]) {
-      for (const p of [sdk.createBrowserLoginFlow({ returnTo }), sdk.createNativeLoginFlow({ returnTo }), sdk.createBrowserRegistrationFlow({ returnTo })]) {
-        const { status, error } = kratosError(await rejected(p));
+      // Each call is handed to `rejected` as it starts: a rejection waiting unobserved would be an unhandled one.
+      const calls = [sdk.createBrowserLoginFlow({ returnTo }), sdk.createNativeLoginFlow({ returnTo }), sdk.createBrowserRegistrationFlow({ returnTo })].map(rejected);
+      for (const e of await Promise.all(calls)) {
+        const { status, error } = kratosError(e);
         assert.equal(status, 400, returnTo);
         assert.equal(error.id, "self_service_flow_return_to_forbidden", returnTo);
       }
