@@ -20,6 +20,7 @@
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import { performance as nodePerformance } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import { formatHashRate, measureHashRate } from "./hash-ceiling.ts";
 import { startBenchApp } from "./lib/app.ts";
@@ -48,6 +49,9 @@ interface Info {
 interface Rss {
   rss: number;
   peak: number;
+  /** The server process's CPU time (all threads, us) and its event loop's busy time (ms), both cumulative. */
+  cpu: number;
+  loopBusy: number;
 }
 
 /** Child: the whole app plus a tiny RSS sampler reachable over HTTP (its own server, off the app's routes). */
@@ -63,8 +67,9 @@ async function setup() {
     const rss = process.memoryUsage().rss;
     peak = Math.max(peak, rss);
     if (req.method === "POST") peak = rss;
+    const c = process.cpuUsage();
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ rss, peak } satisfies Rss));
+    res.end(JSON.stringify({ rss, peak, cpu: c.user + c.system, loopBusy: nodePerformance.eventLoopUtilization().active } satisfies Rss));
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
   const info: Info = {
@@ -126,9 +131,15 @@ async function measure(info: Info): Promise<number> {
   const logins: WorkersResult[] = [];
   let hashes = 0;
   let hashSeconds = 0;
+  // Where the CPU goes while logging in: the server (hash threads + event loop), its event loop alone, and this
+  // process (the load clients); and the CPU one hash costs, from the 2-caller ceiling slices run in this process.
+  const spent = { serverCpu: 0, serverLoop: 0, clientCpu: 0, hashCpu: 0 };
   // Interleaved slices: load from other processes changes within seconds on a shared box and hits all three alike.
   for (let round = 0; round < ROUNDS; round++) {
+    const h0 = process.cpuUsage();
     const two = await measureHashRate(hasher, 2, SLICE);
+    const h1 = process.cpuUsage(h0);
+    spent.hashCpu += h1.user + h1.system;
     hashes += two.hashes;
     hashSeconds += two.seconds;
     regs.push(
@@ -141,7 +152,14 @@ async function measure(info: Info): Promise<number> {
     );
     if (users.length === 0) throw new Error(`no registration succeeded: ${formatStatuses(regs[0].statuses)}`);
     let next = 0;
+    const s0 = await rss(info.control);
+    const c0 = process.cpuUsage();
     logins.push(await runWorkers(WORKERS, SLICE, () => client.login(users[next++ % users.length], PASSWORD)));
+    const c1 = process.cpuUsage(c0);
+    const s1 = await rss(info.control);
+    spent.serverCpu += s1.cpu - s0.cpu;
+    spent.serverLoop += (s1.loopBusy - s0.loopBusy) * 1000;
+    spent.clientCpu += c1.user + c1.system;
   }
   const reg = sum(regs);
   const login = sum(logins);
@@ -154,6 +172,12 @@ async function measure(info: Info): Promise<number> {
   const loginRatio = login.perSecond / ceiling;
   console.log(`ratio registration/ceiling = ${regRatio.toFixed(2)} (target >= 0.85: ${verdict(regRatio >= 0.85)})`);
   console.log(`ratio login/ceiling        = ${loginRatio.toFixed(2)} (target >= 0.90: ${verdict(loginRatio >= 0.9)})`);
+  const perLogin = (us: number) => (us / login.ok / 1000).toFixed(2);
+  const hashMs = spent.hashCpu / hashes / 1000;
+  console.log(
+    `CPU per login: server ${perLogin(spent.serverCpu)} ms (event loop ${perLogin(spent.serverLoop)} ms), load clients ${perLogin(spent.clientCpu)} ms; one hash ${hashMs.toFixed(2)} ms of CPU in the ceiling`,
+  );
+  console.log(`ratio (hash CPU)/(all CPU per login) = ${(hashMs / ((spent.serverCpu + spent.clientCpu) / login.ok / 1000)).toFixed(2)} (what a CPU-bound 2-core machine allows)`);
   if (reg.ok !== Object.values(reg.statuses).reduce((a, b) => a + b, 0) || login.ok !== Object.values(login.statuses).reduce((a, b) => a + b, 0)) {
     console.log("FAIL: non-200 answers during the throughput phases");
     failed = true;
