@@ -14,6 +14,9 @@ const clean = (value: string): string => value.normalize("NFKC").trim();
 
 /** E.164 form of a phone number, or undefined when it cannot be parsed or is not a valid number. */
 export function toE164(value: string): string | undefined {
+  // An email address is never a phone number; the parser would build (and throw) an error object to say so, which
+  // costs a stack trace on every login and throttle key of an email identifier.
+  if (value.includes("@")) return undefined;
   try {
     const p = parsePhoneNumberWithError(clean(value));
     return p.isValid() ? p.number : undefined;
