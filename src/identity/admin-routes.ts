@@ -107,6 +107,11 @@ export function registerIdentityAdminRoutes(app: FastifyInstance, deps: Identity
       throw errors.badRequest('The request body must be an object with an "identities" array.');
     }
     if (body.identities.length > MAX_BATCH) throw errors.badRequest(`At most ${MAX_BATCH} identities can be patched at once, got ${body.identities.length}.`);
+    // patch_id is a UUID in Kratos's body schema: a malformed one makes the request body invalid, as there.
+    for (const [i, item] of (body.identities as Array<{ patch_id?: unknown } | null>).entries()) {
+      const id = item && typeof item === "object" ? item.patch_id : undefined;
+      if (id !== undefined && (typeof id !== "string" || !isUuid(id))) throw errors.badRequest(`identities[${i}].patch_id must be a UUID.`);
+    }
     const results = [];
     // Sequential on purpose: hashing imported plain-text passwords is bounded by the hasher, and one failure must not
     // affect the others.

@@ -108,6 +108,9 @@ describe("admin identity API", () => {
     assert.equal(items[2].error?.code, 409);
     const tooMany = { identities: Array.from({ length: 1001 }, (_, i) => ({ create: { schema_id: "default", traits: { email: `m${i}@example.com` } } })) };
     assertKratosError(await call("PATCH", "/admin/identities", tooMany), 400);
+    const badPatchId = { identities: [{ create: { schema_id: "default", traits: { email: "pid@example.com" } }, patch_id: "not-a-uuid" }] };
+    assertKratosError(await call("PATCH", "/admin/identities", badPatchId), 400);
+    assert.equal((await call("GET", "/admin/identities?credentials_identifier=pid@example.com")).json<unknown[]>().length, 0, "nothing created");
   });
 
   test("schemas, health, version", async () => {
