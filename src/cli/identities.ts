@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { createDeps, type Deps } from "../app.ts";
 import { loadConfig } from "../config/load.ts";
@@ -27,26 +27,32 @@ Options:
 interface Record_ {
   where: string;
   body: unknown;
+  /** How much of the input has been read once this record is out (0..1), for the progress bar. */
+  done: number;
 }
 
-async function* records(file: string): AsyncGenerator<Record_ | { where: string; error: string }> {
+async function* records(file: string): AsyncGenerator<Record_ | { where: string; error: string; done: number }> {
   if (file.endsWith(".jsonl") || file.endsWith(".ndjson")) {
+    const size = (await stat(file)).size || 1;
     const rl = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
     let n = 0;
+    let bytes = 0;
     for await (const line of rl) {
       n++;
+      bytes += Buffer.byteLength(line) + 1;
+      const done = Math.min(1, bytes / size);
       if (!line.trim()) continue;
       try {
-        yield { where: `line ${n}`, body: JSON.parse(line) };
+        yield { where: `line ${n}`, body: JSON.parse(line), done };
       } catch (e) {
-        yield { where: `line ${n}`, error: `invalid JSON: ${(e as Error).message}` };
+        yield { where: `line ${n}`, error: `invalid JSON: ${(e as Error).message}`, done };
       }
     }
     return;
   }
   const parsed = JSON.parse(await readFile(file, "utf8")) as unknown;
   const list = Array.isArray(parsed) ? parsed : [parsed];
-  for (let i = 0; i < list.length; i++) yield { where: `record ${i + 1}`, body: list[i] };
+  for (let i = 0; i < list.length; i++) yield { where: `record ${i + 1}`, body: list[i], done: (i + 1) / list.length };
 }
 
 async function importIdentities(deps: Deps, file: string): Promise<number> {
@@ -54,12 +60,20 @@ async function importIdentities(deps: Deps, file: string): Promise<number> {
   let ok = 0;
   let failed = 0;
   const started = Date.now();
-  const progress = () => {
-    if (tty) process.stderr.write(`\r\x1b[Kimporting: ${ok} created, ${failed} failed`);
+  let read = 0;
+  let last = 0;
+  // A bar on a terminal (redrawn at most every 100 ms), nothing otherwise: piped output gets only the summary line.
+  const progress = (force = false) => {
+    if (!tty || (!force && Date.now() - last < 100)) return;
+    last = Date.now();
+    const width = 30;
+    const filled = Math.round(read * width);
+    process.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.floor(read * 100)}%  ${ok} created, ${failed} failed`);
   };
   // Bounded parallelism: plain-text passwords are hashed by the hasher's own bounded pool.
   const inFlight = new Set<Promise<void>>();
   for await (const rec of records(file)) {
+    read = rec.done;
     if ("error" in rec) {
       failed++;
       process.stderr.write(`${tty ? "\r\x1b[K" : ""}${file}: ${rec.where}: ${rec.error}\n`);
@@ -83,7 +97,8 @@ async function importIdentities(deps: Deps, file: string): Promise<number> {
     if (inFlight.size >= 8) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  if (tty) process.stderr.write("\r\x1b[K");
+  progress(true);
+  if (tty) process.stderr.write("\n");
   process.stdout.write(`imported ${ok} identities, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   return failed ? 1 : 0;
 }
