@@ -24,8 +24,6 @@ export interface CreateFlowOptions {
   internal?: FlowInternal;
   /** Adds the strategies' nodes (the CSRF node is already first). */
   populate(flow: Flow): void;
-  /** Out of band: a browser flow bound to no browser, and no cookie on this reply (see `csrf.detached`). */
-  detached?: boolean;
   /** false: build the flow without storing it; the caller stores it (`flows.create(flow, trx)`) in its transaction. */
   store?: boolean;
 }
@@ -80,8 +78,12 @@ export function createFlowEngine(deps: FlowDeps) {
     else flow.ui.nodes.unshift(csrfNode(value));
   }
 
-  async function create(kind: FlowKind, type: FlowType, req: FastifyRequest, reply: FastifyReply, o: CreateFlowOptions): Promise<Flow> {
-    const token = type !== "browser" ? "" : o.detached ? csrf.detached() : csrf.issue(req, reply);
+  /**
+   * Creates a flow of `kind`. Without a `reply` a browser flow is out of band (a message's flow): bound to no
+   * browser and no cookie set, completable only through its link (see `csrf.detached`).
+   */
+  async function create(kind: FlowKind, type: FlowType, req: FastifyRequest, reply: FastifyReply | undefined, o: CreateFlowOptions): Promise<Flow> {
+    const token = type !== "browser" ? "" : reply ? csrf.issue(req, reply) : csrf.detached();
     const flow = newFlow({
       kind,
       type,

@@ -70,32 +70,40 @@ const common = {
   credentials,
 };
 
+/**
+ * The organization and address fields that create and a patched document share; `required` names what each verifiable
+ * address must carry (a patch edits existing addresses, so their `verified` must be there).
+ */
+const addressFields = (required: string[]) => ({
+  organization_id: { anyOf: [uuid, { type: "null" }] },
+  verifiable_addresses: {
+    type: "array",
+    maxItems: 100,
+    items: {
+      type: "object",
+      required,
+      properties: {
+        value: { type: "string", maxLength: 255 },
+        via: { type: "string", enum: ["email", "sms"] },
+        verified: { type: "boolean" },
+        status: { type: "string", maxLength: 16 },
+        verified_at: { type: ["string", "null"] },
+      },
+    },
+  },
+  recovery_addresses: {
+    type: "array",
+    maxItems: 100,
+    items: { type: "object", required: ["value", "via"], properties: { value: { type: "string", maxLength: 255 }, via: { type: "string" } } },
+  },
+});
+
 const createSchema = {
   type: "object",
   required: ["schema_id", "traits"],
   properties: {
     ...common,
-    organization_id: { anyOf: [uuid, { type: "null" }] },
-    verifiable_addresses: {
-      type: "array",
-      maxItems: 100,
-      items: {
-        type: "object",
-        required: ["value", "via"],
-        properties: {
-          value: { type: "string", maxLength: 255 },
-          via: { type: "string", enum: ["email", "sms"] },
-          verified: { type: "boolean" },
-          status: { type: "string" },
-          verified_at: { type: ["string", "null"] },
-        },
-      },
-    },
-    recovery_addresses: {
-      type: "array",
-      maxItems: 100,
-      items: { type: "object", required: ["value", "via"], properties: { value: { type: "string", maxLength: 255 }, via: { type: "string" } } },
-    },
+    ...addressFields(["value", "via"]),
   },
 };
 
@@ -111,27 +119,7 @@ const patchedSchema = {
   required: ["schema_id", "traits", "state"],
   properties: {
     ...common,
-    organization_id: { anyOf: [uuid, { type: "null" }] },
-    verifiable_addresses: {
-      type: "array",
-      maxItems: 100,
-      items: {
-        type: "object",
-        required: ["value", "via", "verified"],
-        properties: {
-          value: { type: "string", maxLength: 255 },
-          via: { type: "string", enum: ["email", "sms"] },
-          verified: { type: "boolean" },
-          status: { type: "string", maxLength: 16 },
-          verified_at: { type: ["string", "null"] },
-        },
-      },
-    },
-    recovery_addresses: {
-      type: "array",
-      maxItems: 100,
-      items: { type: "object", required: ["value", "via"], properties: { value: { type: "string", maxLength: 255 }, via: { type: "string" } } },
-    },
+    ...addressFields(["value", "via", "verified"]),
   },
 };
 

@@ -48,9 +48,9 @@ export interface VerificationHooks {
   /**
    * Whether a correct password login must be held back because enumeration-safe registration is on, none of the
    * identity's addresses is verified and one waits on a verification message (status `sent`): undefined when not,
-   * else the task to run once the answer is sent (so the answer costs what a wrong password costs). That task a verification message (with its link) goes to the first email
-   * address, subject to the message caps, through a flow bound to no browser: the login's answer stays that of a
-   * wrong password, headers and cookies included.
+   * else the task to run once the answer is sent (so the answer costs what a wrong password costs). The task sends a
+   * verification message (with its link) to the first such address, subject to the message caps, through a flow
+   * bound to no browser; the login's answer stays that of a wrong password, headers and cookies included.
    */
   holdUnverifiedLogin(req: FastifyRequest, identity: Identity): (() => Promise<void>) | undefined;
 }
@@ -76,7 +76,7 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
   async function start(req: FastifyRequest, reply: FastifyReply | undefined, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
     if (!strategy) throw new Error("unreachable: no verification strategy");
     // Without a reply the flow is out of band: bound to no browser, no cookie set.
-    const vf = await engine.create("verification", type, req, reply as FastifyReply, { returnTo, detached: reply === undefined, populate: (f) => strategy.populateVerification(f) });
+    const vf = await engine.create("verification", type, req, reply, { returnTo, populate: (f) => strategy.populateVerification(f) });
     // `sendFor` moves the new flow to `sent_email` (code entry form): store that form.
     await strategy.sendFor(vf, identity, address);
     await flows.update(vf);
