@@ -5,6 +5,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.ts";
 import { createFlowsHarness, json, type FlowsHarness, type Json } from "../flows/harness.ts";
 import { digitsIn, initFlow, post } from "../flows/recovery-harness.ts";
+import { seededShuffle } from "../security/timing.ts";
 
 /**
  * SMTP outages seen through the flows: three copies of the real app (same config, each with its courier worker
@@ -139,23 +140,6 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Deterministic shuffle (mulberry32). */
-function shuffled<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0;
-  const rnd = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 test("with SMTP down or hung, recovery and verification answer the same as with SMTP up", async () => {
   for (const { kind, email } of KINDS) {
@@ -171,11 +155,11 @@ test(`with SMTP down or hung, the answers are not slower (${TIMED} interleaved s
   for (let i = 0; i < WARMUP; i++) for (const n of names) await submit(variant(n), KINDS[i % 4].kind, KINDS[i % 4].email);
   // Rounds of one submit per app, the same kind of request, in a seeded order: a load spike of the (shared) machine
   // hits all three alike.
-  const order = shuffled(Array.from({ length: TIMED }, (_, i) => i), 20261204);
+  const order = seededShuffle(Array.from({ length: TIMED }, (_, i) => i), 20261204);
   const times = new Map<string, number[]>(names.map((n) => [n, []]));
   for (const [round, i] of order.entries()) {
     const k = KINDS[i % KINDS.length];
-    for (const n of shuffled([...names], round + 1)) times.get(n)?.push((await submit(variant(n), k.kind, k.email)).ms);
+    for (const n of seededShuffle([...names], round + 1)) times.get(n)?.push((await submit(variant(n), k.kind, k.email)).ms);
   }
   const up = median(times.get("up") ?? []);
   const report: string[] = [];

@@ -6,6 +6,7 @@ import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { openMigrated } from "./harness.ts";
 import { freePorts, killAll, serverConfig, startServer, tempDir, writeConfig, type RunningServer, type TempDir } from "../compat/helpers.ts";
+import { seededShuffle } from "../security/timing.ts";
 
 /**
  * Crash safety of the whole server: the real `tessera serve` (worker inside, SQLite file) is killed with SIGKILL in
@@ -96,23 +97,6 @@ async function startRelay(ackDelayMs: number): Promise<Relay> {
   return r;
 }
 
-/** Deterministic shuffle (mulberry32), so a failing order can be replayed. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0;
-  const rnd = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -185,7 +169,7 @@ test("SIGKILL of `tessera serve` mid-burst of 200 recovery requests: no queued m
 
   phase("identities");
   // Half known (each known address twice), half unknown (each once), in a seeded random order.
-  const plan = shuffled(Array.from({ length: REQUESTS }, (_, i) => (i % 2 === 0 ? known[(i / 2) % IDENTITIES] : `unknown${i}@example.org`)), 20261203);
+  const plan = seededShuffle(Array.from({ length: REQUESTS }, (_, i) => (i % 2 === 0 ? known[(i / 2) % IDENTITIES] : `unknown${i}@example.org`)), 20261203);
   const sent = new Map<string, number>(); // requests started, per recipient
   const acked = new Map<string, number>(); // 200 answers, per recipient
   const bump = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);

@@ -26,6 +26,17 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** A copy of `items` in a seeded random order (Fisher-Yates over `seededRandom`), so a failing order can be replayed. */
+export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  const rnd = seededRandom(seed);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const k = Math.floor(rnd() * (i + 1));
+    [out[i], out[k]] = [out[k], out[i]];
+  }
+  return out;
+}
+
 export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = (sorted.length - 1) * q;
@@ -58,16 +69,11 @@ export async function compareTiming(
 ): Promise<TimingReport> {
   const samples = opts.samples ?? 200;
   const warmup = opts.warmup ?? 20;
-  const rnd = seededRandom(opts.seed ?? 42);
   for (let i = 0; i < warmup; i++) {
     await a();
     await b();
   }
-  const order: Array<0 | 1> = [...Array<0>(samples).fill(0), ...Array<1>(samples).fill(1)];
-  for (let i = order.length - 1; i > 0; i--) {
-    const k = Math.floor(rnd() * (i + 1));
-    [order[i], order[k]] = [order[k], order[i]];
-  }
+  const order = seededShuffle<0 | 1>([...Array<0>(samples).fill(0), ...Array<1>(samples).fill(1)], opts.seed ?? 42);
   const ta: number[] = [];
   const tb: number[] = [];
   for (const which of order) {
