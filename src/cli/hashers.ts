@@ -87,9 +87,11 @@ async function calibrate(args: ParsedArgs, io: HashersIo): Promise<number> {
   const one = await measure(memory, 1, parallelism, runs);
   let iterations = Math.max(1, Math.round(targetMs / one.median));
   let result = iterations === 1 ? one : await measure(memory, iterations, parallelism, runs);
-  // The first estimate assumes time grows linearly with iterations; correct it once with the measured rate.
-  const corrected = Math.max(1, Math.round((iterations * targetMs) / result.median));
-  if (corrected !== iterations) {
+  // The first estimate assumes time grows linearly with iterations; correct it with the measured rate, up to three
+  // times while the result is more than 20 % off (a measurement on a busy machine can be far off once).
+  for (let round = 0; round < 3 && Math.abs(result.median - targetMs) > 0.2 * targetMs; round++) {
+    const corrected = Math.max(1, Math.round((iterations * targetMs) / result.median));
+    if (corrected === iterations) break;
     iterations = corrected;
     result = await measure(memory, iterations, parallelism, runs);
   }
