@@ -6,6 +6,7 @@ import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
+import { prepare } from "../persistence/prepared.ts";
 import type { Flow, FlowKind, FlowType } from "./flow.ts";
 import type { UiContainer } from "../ui/node.ts";
 import { isUuid, newId } from "../util/ids.ts";
@@ -23,18 +24,57 @@ type Q = Kysely<DB> | Transaction<DB>;
 export function createFlowRepo(database: Database) {
   const { db } = database;
 
+  // The statements of every flow submit, built and compiled once (see persistence/prepared.ts).
+  const insertFlow = prepare(db, (p) =>
+    db.insertInto("selfservice_flows").values({
+      id: p("id"),
+      kind: p("kind"),
+      type: p("type"),
+      state: p("state"),
+      identity_id: p("identity_id"),
+      session_id: p("session_id"),
+      csrf_token: p("csrf_token"),
+      request_url: p("request_url"),
+      return_to: p("return_to"),
+      issued_at: p("issued_at"),
+      expires_at: p("expires_at"),
+      active: p("active"),
+      ui: p("ui"),
+      internal: p("internal"),
+      submit_count: p("submit_count"),
+      created_at: p("created_at"),
+      updated_at: p("updated_at"),
+    }),
+  );
+  const selectFlow = prepare(db, (p) => db.selectFrom("selfservice_flows").selectAll().where("id", "=", p("id")));
+  const updateFlow = prepare(db, (p) =>
+    db
+      .updateTable("selfservice_flows")
+      .set({
+        state: p("state"),
+        identity_id: p("identity_id"),
+        session_id: p("session_id"),
+        csrf_token: p("csrf_token"),
+        active: p("active"),
+        ui: p("ui"),
+        internal: p("internal"),
+        submit_count: p("submit_count"),
+        updated_at: p("updated_at"),
+      })
+      .where("id", "=", p("id")),
+  );
+
   return {
     /** Stores a new flow, with `q` when it must commit with a caller's other writes. */
     async create(flow: Flow, q: Q = db): Promise<void> {
-      await q
-        .insertInto("selfservice_flows")
-        .values({
+      await insertFlow.execute(
+        {
           id: flow.id,
           kind: flow.kind,
           type: flow.type,
           state: flow.state,
-          identity_id: flow.identity_id,
-          session_id: flow.session_id,
+          identity_id: flow.identity_id ?? null,
+          session_id: flow.session_id ?? null,
           csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
           request_url: flow.request_url,
           return_to: flow.return_to ?? null,
@@ -46,14 +86,15 @@ export function createFlowRepo(database: Database) {
           submit_count: flow.submit_count,
           created_at: flow.created_at,
           updated_at: flow.updated_at,
-        })
-        .execute();
+        },
+        q,
+      );
     },
 
     /** The flow with this id, of any kind; undefined for an unknown or malformed id (never throws for input). */
     async get(id: string): Promise<Flow | undefined> {
       if (!isUuid(id)) return undefined;
-      const r = await db.selectFrom("selfservice_flows").selectAll().where("id", "=", id.toLowerCase()).executeTakeFirst();
+      const r = await selectFlow.first({ id: id.toLowerCase() });
       if (!r) return undefined;
       const flow: Flow = {
         id: r.id,
@@ -79,21 +120,21 @@ export function createFlowRepo(database: Database) {
 
     /** Writes the mutable parts of a flow (ui, state, active, internal, links, counters); with `q` if given. */
     async update(flow: Flow, q: Q = db): Promise<void> {
-      await q
-        .updateTable("selfservice_flows")
-        .set({
+      await updateFlow.execute(
+        {
+          id: flow.id,
           state: flow.state,
-          identity_id: flow.identity_id,
-          session_id: flow.session_id,
+          identity_id: flow.identity_id ?? null,
+          session_id: flow.session_id ?? null,
           csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
           active: flow.active ?? null,
           ui: codec.json(flow.ui),
           internal: codec.json(flow.internal),
           submit_count: flow.submit_count,
           updated_at: flow.updated_at,
-        })
-        .where("id", "=", flow.id)
-        .execute();
+        },
+        q,
+      );
     },
 
     /** Runs `fn` in one transaction (flows written together with other rows, e.g. codes and outbox messages). */

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
-import type { Kysely, RawBuilder } from "kysely";
+import type { Compilable, RawBuilder } from "kysely";
 import type { Database } from "../../persistence/db.ts";
-import type { DB } from "../../persistence/schema.ts";
+import { prepare, type Prepared } from "../../persistence/prepared.ts";
 import { codec } from "../../persistence/codec.ts";
 import { retryOnLockError } from "../../persistence/retry.ts";
 import type { ThrottleState, ThrottleStore } from "./store.ts";
@@ -40,20 +40,85 @@ export function createSqlThrottleStore(database: Database, opts: SqlThrottleStor
     locked_until: r.locked_until === null || r.locked_until === undefined ? null : codec.toNumber(r.locked_until),
   });
 
-  const readForUpdate = (trx: Kysely<DB>, key: string) =>
-    sql<RowShape>`select count, last_at, expires_at, locked_until from throttles where throttle_key = ${key} for update`.execute(trx);
+  // Every statement is built and compiled once (persistence/prepared.ts); raw SQL is compiled for this dialect.
+  const raw = <R>(r: RawBuilder<R>): Compilable<R> => ({ compile: () => r.compile(db) });
+
+  const readForUpdate = prepare(db, (p) =>
+    raw(sql<RowShape>`select count, last_at, expires_at, locked_until from throttles where throttle_key = ${p("key")} for update`),
+  );
+
+  const failPortable = prepare(db, (p) =>
+    raw(sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${p("key")}, 1, ${p("now")}, ${p("exp")}, null)
+        on conflict (throttle_key) do update set
+          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
+          locked_until = case when throttles.expires_at <= excluded.last_at then null else throttles.locked_until end,
+          expires_at = case when throttles.expires_at > excluded.last_at and throttles.locked_until is not null
+            and throttles.locked_until > excluded.expires_at then throttles.locked_until else excluded.expires_at end,
+          last_at = excluded.last_at
+        returning count, last_at, expires_at, locked_until`),
+  );
+  // Left to right: count and locked_until read the old expires_at; expires_at reads the new locked_until.
+  const failMysql = prepare(db, (p) =>
+    raw(sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${p("key")}, 1, ${p("now")}, ${p("exp")}, null)
+        on duplicate key update
+          count = if(expires_at <= values(last_at), 1, count + 1),
+          locked_until = if(expires_at <= values(last_at), null, locked_until),
+          expires_at = if(locked_until is not null and locked_until > values(expires_at), locked_until, values(expires_at)),
+          last_at = values(last_at)`),
+  );
+
+  const hitPortable = prepare(db, (p) =>
+    raw(sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${p("key")}, 1, ${p("now")}, ${p("exp")}, null)
+        on conflict (throttle_key) do update set
+          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
+          expires_at = case when throttles.expires_at <= excluded.last_at then excluded.expires_at else throttles.expires_at end,
+          last_at = excluded.last_at
+        returning count, last_at, expires_at, locked_until`),
+  );
+  // Left to right: count and expires_at both read the old expires_at (expires_at is assigned after count).
+  const hitMysql = prepare(db, (p) =>
+    raw(sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
+        values (${p("key")}, 1, ${p("now")}, ${p("exp")}, null)
+        on duplicate key update
+          count = if(expires_at <= values(last_at), 1, count + 1),
+          expires_at = if(expires_at <= values(last_at), values(expires_at), expires_at),
+          last_at = values(last_at)`),
+  );
+
+  const getLive = prepare(db, (p) =>
+    db
+      .selectFrom("throttles")
+      .select(["count", "last_at", "expires_at", "locked_until"])
+      .where("throttle_key", "=", p("key"))
+      .where("expires_at", ">", p("now")),
+  );
+  const lockExpires = (p: (name: string) => never) => sql<number>`case when expires_at < ${p("until")} then ${p("until")} else expires_at end`;
+  const lockFirst = prepare(db, (p) =>
+    db.updateTable("throttles").set({ expires_at: lockExpires(p), locked_until: p("until") }).where("throttle_key", "=", p("key")).where("locked_until", "is", null),
+  );
+  const lockLater = prepare(db, (p) =>
+    db.updateTable("throttles").set({ expires_at: lockExpires(p), locked_until: p("until") }).where("throttle_key", "=", p("key")).where("locked_until", "<", p("until")),
+  );
+  const claimLast = prepare(db, (p) =>
+    db.updateTable("throttles").set({ last_at: p("now") }).where("throttle_key", "=", p("key")).where("last_at", "=", p("expected")),
+  );
+  const deleteKey = prepare(db, (p) => db.deleteFrom("throttles").where("throttle_key", "=", p("key")));
+  const deleteExpired = prepare(db, (p) => db.deleteFrom("throttles").where("expires_at", "<=", p("now")));
 
   /** Runs an upsert atomically and returns the row after it. */
-  async function upsert(key: string, now: number, portable: RawBuilder<RowShape>, mysqlUpsert: RawBuilder<unknown>): Promise<ThrottleState> {
-    maybePrune(now);
+  async function upsert(values: { key: string; now: number; exp: number }, portable: Prepared<RowShape>, mysqlUpsert: Prepared<unknown>): Promise<ThrottleState> {
+    maybePrune(values.now);
     if (!mysql) {
-      const row = (await portable.execute(db)).rows[0];
+      const row = await portable.first(values);
       if (!row) throw new Error("throttle upsert returned no row");
       return toState(row);
     }
     return retryOnLockError(() => db.transaction().execute(async (trx) => {
-      await mysqlUpsert.execute(trx);
-      const row = (await readForUpdate(trx, key)).rows[0];
+      await mysqlUpsert.execute(values, trx);
+      const row = await readForUpdate.first({ key: values.key }, trx);
       if (!row) throw new Error("throttle upsert lost its row");
       return toState(row);
     }), MAX_RETRIES);
@@ -66,92 +131,38 @@ export function createSqlThrottleStore(database: Database, opts: SqlThrottleStor
   }
 
   async function prune(now: number): Promise<number> {
-    const r = await db.deleteFrom("throttles").where("expires_at", "<=", now).executeTakeFirst();
-    return Number(r.numDeletedRows);
+    const r = await deleteExpired.execute({ now });
+    return Number(r.numAffectedRows ?? 0);
   }
+
+  const affected = (r: { numAffectedRows?: bigint }): number => Number(r.numAffectedRows ?? 0);
 
   return {
     fail(key, now, ttlMs) {
-      const exp = now + ttlMs;
-      const portable = sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
-        values (${key}, 1, ${now}, ${exp}, null)
-        on conflict (throttle_key) do update set
-          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
-          locked_until = case when throttles.expires_at <= excluded.last_at then null else throttles.locked_until end,
-          expires_at = case when throttles.expires_at > excluded.last_at and throttles.locked_until is not null
-            and throttles.locked_until > excluded.expires_at then throttles.locked_until else excluded.expires_at end,
-          last_at = excluded.last_at
-        returning count, last_at, expires_at, locked_until`;
-      // Left to right: count and locked_until read the old expires_at; expires_at reads the new locked_until.
-      const my = sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
-        values (${key}, 1, ${now}, ${exp}, null)
-        on duplicate key update
-          count = if(expires_at <= values(last_at), 1, count + 1),
-          locked_until = if(expires_at <= values(last_at), null, locked_until),
-          expires_at = if(locked_until is not null and locked_until > values(expires_at), locked_until, values(expires_at)),
-          last_at = values(last_at)`;
-      return upsert(key, now, portable, my);
+      return upsert({ key, now, exp: now + ttlMs }, failPortable, failMysql);
     },
 
     async get(key, now) {
-      const row = await db
-        .selectFrom("throttles")
-        .select(["count", "last_at", "expires_at", "locked_until"])
-        .where("throttle_key", "=", key)
-        .where("expires_at", ">", now)
-        .executeTakeFirst();
+      const row = await getLive.first({ key, now });
       return row ? toState(row) : null;
     },
 
     async lock(key, until) {
-      const expires = sql<number>`case when expires_at < ${until} then ${until} else expires_at end`;
-      const started = await db
-        .updateTable("throttles")
-        .set({ expires_at: expires, locked_until: until })
-        .where("throttle_key", "=", key)
-        .where("locked_until", "is", null)
-        .executeTakeFirst();
-      if (Number(started.numUpdatedRows) > 0) return true;
-      await db
-        .updateTable("throttles")
-        .set({ expires_at: expires, locked_until: until })
-        .where("throttle_key", "=", key)
-        .where("locked_until", "<", until)
-        .executeTakeFirst();
+      if (affected(await lockFirst.execute({ key, until })) > 0) return true;
+      await lockLater.execute({ key, until });
       return false;
     },
 
     async claim(key, expectedLastAt, now) {
-      const r = await db
-        .updateTable("throttles")
-        .set({ last_at: now })
-        .where("throttle_key", "=", key)
-        .where("last_at", "=", expectedLastAt)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
+      return affected(await claimLast.execute({ key, expected: expectedLastAt, now })) > 0;
     },
 
     async reset(key) {
-      await db.deleteFrom("throttles").where("throttle_key", "=", key).execute();
+      await deleteKey.execute({ key });
     },
 
     async hit(key, now, windowMs) {
-      const end = now + windowMs;
-      const portable = sql<RowShape>`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
-        values (${key}, 1, ${now}, ${end}, null)
-        on conflict (throttle_key) do update set
-          count = case when throttles.expires_at <= excluded.last_at then 1 else throttles.count + 1 end,
-          expires_at = case when throttles.expires_at <= excluded.last_at then excluded.expires_at else throttles.expires_at end,
-          last_at = excluded.last_at
-        returning count, last_at, expires_at, locked_until`;
-      // Left to right: count and expires_at both read the old expires_at (expires_at is assigned after count).
-      const my = sql`insert into throttles (throttle_key, count, last_at, expires_at, locked_until)
-        values (${key}, 1, ${now}, ${end}, null)
-        on duplicate key update
-          count = if(expires_at <= values(last_at), 1, count + 1),
-          expires_at = if(expires_at <= values(last_at), values(expires_at), expires_at),
-          last_at = values(last_at)`;
-      return (await upsert(key, now, portable, my)).count;
+      return (await upsert({ key, now, exp: now + windowMs }, hitPortable, hitMysql)).count;
     },
 
     prune,
