@@ -3,6 +3,7 @@ import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
+import { prepare, type Prepared } from "../persistence/prepared.ts";
 import { errors } from "../util/app-error.ts";
 import type { Credential, CredentialType, Identity, RecoveryAddress, VerifiableAddress } from "./identity.ts";
 
@@ -50,12 +51,48 @@ export function createIdentityRepo(database: Database) {
     });
   }
 
+  // The statements of a registration and a login, built and compiled once (see persistence/prepared.ts).
+  const insertCredential = prepare(db, (p) =>
+    db.insertInto("identity_credentials").values({
+      id: p("id"),
+      identity_id: p("identity_id"),
+      type: p("type"),
+      config: p("config"),
+      version: p("version"),
+      created_at: p("created_at"),
+      updated_at: p("updated_at"),
+    }),
+  );
+  const insertIdentifiers = multiRowInsert("identity_credential_identifiers", ["id", "identity_id", "credential_id", "type", "identifier", "created_at"]);
+  const insertVerifiable = multiRowInsert("identity_verifiable_addresses", ["id", "identity_id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"]);
+  const insertRecovery = multiRowInsert("identity_recovery_addresses", ["id", "identity_id", "via", "value", "created_at", "updated_at"]);
+
+  /**
+   * An insert of several rows into `table`: one statement per row count, prepared on first use (identities have one or
+   * a few of each child). Values come in the order of `columns`.
+   */
+  function multiRowInsert(table: "identity_credential_identifiers" | "identity_verifiable_addresses" | "identity_recovery_addresses", columns: readonly string[]) {
+    const byCount = new Map<number, Prepared<unknown>>();
+    return (q: Db, rows: ReadonlyArray<Record<string, unknown>>) => {
+      const n = rows.length;
+      let stmt = byCount.get(n);
+      if (!stmt) {
+        stmt = prepare(db, (p) =>
+          db.insertInto(table).values(Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((c) => [c, p(`${c}.${i}`)]))) as never),
+        );
+        if (byCount.size < 32) byCount.set(n, stmt);
+      }
+      const values: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) for (const c of columns) values[`${c}.${i}`] = rows[i][c];
+      return stmt.execute(values, q);
+    };
+  }
+
   async function writeChildren(trx: Db, identity: Identity): Promise<void> {
     for (const c of Object.values(identity.credentials)) {
       if (!c) continue;
-      await trx
-        .insertInto("identity_credentials")
-        .values({
+      await insertCredential.execute(
+        {
           id: c.id,
           identity_id: identity.id,
           type: c.type,
@@ -63,56 +100,51 @@ export function createIdentityRepo(database: Database) {
           version: c.version,
           created_at: c.created_at,
           updated_at: c.updated_at,
-        })
-        .execute();
+        },
+        trx,
+      );
       if (c.identifiers.length) {
-        await trx
-          .insertInto("identity_credential_identifiers")
-          .values(
-            c.identifiers.map((identifier) => ({
-              id: crypto.randomUUID(),
-              identity_id: identity.id,
-              credential_id: c.id,
-              type: c.type,
-              identifier,
-              created_at: c.updated_at,
-            })),
-          )
-          .execute();
+        await insertIdentifiers(
+          trx,
+          c.identifiers.map((identifier) => ({
+            id: crypto.randomUUID(),
+            identity_id: identity.id,
+            credential_id: c.id,
+            type: c.type,
+            identifier,
+            created_at: c.updated_at,
+          })),
+        );
       }
     }
     if (identity.verifiable_addresses.length) {
-      await trx
-        .insertInto("identity_verifiable_addresses")
-        .values(
-          identity.verifiable_addresses.map((a) => ({
-            id: a.id,
-            identity_id: identity.id,
-            via: a.via,
-            value: a.value,
-            verified: codec.bool(a.verified),
-            verified_at: a.verified_at ?? null,
-            status: a.status,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-          })),
-        )
-        .execute();
+      await insertVerifiable(
+        trx,
+        identity.verifiable_addresses.map((a) => ({
+          id: a.id,
+          identity_id: identity.id,
+          via: a.via,
+          value: a.value,
+          verified: codec.bool(a.verified),
+          verified_at: a.verified_at ?? null,
+          status: a.status,
+          created_at: a.created_at,
+          updated_at: a.updated_at,
+        })),
+      );
     }
     if (identity.recovery_addresses.length) {
-      await trx
-        .insertInto("identity_recovery_addresses")
-        .values(
-          identity.recovery_addresses.map((a) => ({
-            id: a.id,
-            identity_id: identity.id,
-            via: a.via,
-            value: a.value,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-          })),
-        )
-        .execute();
+      await insertRecovery(
+        trx,
+        identity.recovery_addresses.map((a) => ({
+          id: a.id,
+          identity_id: identity.id,
+          via: a.via,
+          value: a.value,
+          created_at: a.created_at,
+          updated_at: a.updated_at,
+        })),
+      );
     }
   }
 
@@ -124,7 +156,7 @@ export function createIdentityRepo(database: Database) {
       metadata_public: identity.metadata_public === undefined || identity.metadata_public === null ? null : codec.json(identity.metadata_public),
       metadata_admin: identity.metadata_admin === undefined || identity.metadata_admin === null ? null : codec.json(identity.metadata_admin),
       external_id: identity.external_id ?? null,
-      organization_id: identity.organization_id,
+      organization_id: identity.organization_id ?? null,
       updated_at: identity.updated_at,
     };
   }
@@ -149,6 +181,27 @@ export function createIdentityRepo(database: Database) {
   }
 
   type FullRow = Awaited<ReturnType<ReturnType<typeof selectFull>["execute"]>>[number];
+
+  const insertIdentity = prepare(db, (p) =>
+    db.insertInto("identities").values({
+      id: p("id"),
+      created_at: p("created_at"),
+      schema_id: p("schema_id"),
+      state: p("state"),
+      traits: p("traits"),
+      metadata_public: p("metadata_public"),
+      metadata_admin: p("metadata_admin"),
+      external_id: p("external_id"),
+      organization_id: p("organization_id"),
+      updated_at: p("updated_at"),
+    }),
+  );
+  const selectById = prepare(db, (p) => selectFull().where("identities.id", "=", p("id")));
+  const selectByCredentialIdentifier = prepare(db, (p) =>
+    selectFull().where("identities.id", "=", (eb) =>
+      eb.selectFrom("identity_credential_identifiers").select("identity_id").where("type", "=", p("type")).where("identifier", "=", p("identifier")),
+    ),
+  );
   const arr = <T>(v: unknown): T[] => (codec.parseJson<T[] | null>(v) ?? []);
 
   function hydrate(r: FullRow): Identity {
@@ -212,10 +265,7 @@ export function createIdentityRepo(database: Database) {
       let ownRows = true;
       try {
         await db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto("identities")
-            .values({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) })
-            .execute();
+          await insertIdentity.execute({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) }, trx);
           await writeChildren(trx, identity);
           ownRows = false;
           await opts.within?.(trx);
@@ -275,7 +325,7 @@ export function createIdentityRepo(database: Database) {
     },
 
     async get(id: string): Promise<Identity | undefined> {
-      const row = await selectFull().where("identities.id", "=", id).executeTakeFirst();
+      const row = await selectById.first({ id });
       return row ? hydrate(row) : undefined;
     },
 
@@ -286,11 +336,7 @@ export function createIdentityRepo(database: Database) {
 
     /** The identity owning a credential identifier of a type (login). */
     async findByCredentialIdentifier(type: CredentialType, identifier: string): Promise<Identity | undefined> {
-      const row = await selectFull()
-        .where("identities.id", "=", (eb) =>
-          eb.selectFrom("identity_credential_identifiers").select("identity_id").where("type", "=", type).where("identifier", "=", identifier),
-        )
-        .executeTakeFirst();
+      const row = await selectByCredentialIdentifier.first({ type, identifier });
       return row ? hydrate(row) : undefined;
     },
 
