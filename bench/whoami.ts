@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/whoami.ts [--duration <seconds per measurement, default 5>] [--rounds <n, default 2>]
  *                                     [--dedicated-memory <size, e.g. 19MiB: one hash at a time>]
+ *                                     [--scenario <n: run only scenario n below>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
  * 1. whoami vs bare: ratio of requests/s (target >= 0.60) and whoami's p99 (target < 5 ms);
@@ -176,7 +177,9 @@ await runBench(import.meta.url, setup, async (servers: BenchServers) => {
   const rounds = Number(arg("--rounds") ?? 2);
   const check = await fetch(servers.whoamiUrl, { headers: { "x-session-token": servers.token } });
   if (check.status !== 200) throw new Error(`whoami answered ${check.status}, expected 200`);
-  for (const s of scenarios) {
+  const only = arg("--scenario");
+  for (const [i, s] of scenarios.entries()) {
+    if (only !== undefined && Number(only) !== i + 1) continue;
     if (s === scenarios[0]) console.log(`# server: hashes at once: ${servers.hashLimit} (hashers.argon2.dedicated_memory / memory)`);
     console.log(`# ${s.name} (autocannon, 10 connections, ${duration} s per measurement)`);
     for (const l of await s.run(servers, { duration, rounds })) console.log(l);

@@ -30,10 +30,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
     method: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     url: "/sessions/whoami",
     handler: async (request, reply) => {
-      const found = await sessions.fromRequest(request);
+      const found = await sessions.whoami(request);
       if (!found) throw sessionInactive();
-      reply.header("x-kratos-authenticated-identity-id", found.identity.id);
-      return sessions.toJson(found.session, found.identity);
+      return reply
+        .header("x-kratos-authenticated-identity-id", found.identity_id)
+        .header("content-type", "application/json; charset=utf-8")
+        .send(found.body);
     },
   });
 

@@ -29,6 +29,59 @@ export type SessionIdentity = Identity;
 
 const SENTINEL = "\u0000tessera-token-hash\u0000";
 
+/** What whoami needs to decide, plus its answer already rendered as JSON text. */
+export interface RenderedSession {
+  active: boolean;
+  expires_at: string;
+  identity_id: string;
+  identity_state: "active" | "inactive";
+  /** `sessionToJson(session, identity, { devices: true })`, serialized. */
+  body: string;
+}
+
+const bool = (col: string) => `json(case when ${col} then 'true' else 'false' end)`;
+const VERIFIABLE_FIELDS = `'id', a.id, 'value', a.value, 'verified', ${bool("a.verified")}, 'via', a.via, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at`;
+
+/**
+ * SQLite renders the whole whoami answer itself: the same JSON as `sessionToJson` (keys in the same order, addresses
+ * ordered by creation time then id, `verified_at` and `external_id` only when set), so the hot path parses nothing
+ * and serializes nothing. Stored JSON columns are embedded as they are (`json()` only minifies). `schema_url` comes
+ * from a function registered on the connection (`fn`). Aggregate `ORDER BY` needs SQLite >= 3.44 (better-sqlite3 12
+ * bundles a newer one).
+ */
+const renderedSql = (fn: string) => `select s.active as active, s.expires_at as expires_at, s.identity_id as identity_id, i.state as identity_state,
+  json_object(
+    'id', s.id,
+    'active', ${bool("s.active")},
+    'expires_at', s.expires_at,
+    'authenticated_at', s.authenticated_at,
+    'authenticator_assurance_level', s.aal,
+    'authentication_methods', coalesce(json(s.authentication_methods), json('[]')),
+    'issued_at', s.issued_at,
+    'identity', json_patch(json_object(
+      'id', i.id,
+      'schema_id', i.schema_id,
+      'schema_url', ${fn}(i.schema_id),
+      'state', case when i.state = 'inactive' then 'inactive' else 'active' end,
+      'traits', case when i.traits is null or i.traits = 'null' then json('{}') else json(i.traits) end,
+      'verifiable_addresses', (select coalesce(json_group_array(json(case when a.verified_at is null or a.verified_at = ''
+          then json_object(${VERIFIABLE_FIELDS})
+          else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end) order by a.created_at, a.id), json('[]'))
+        from identity_verifiable_addresses a where a.identity_id = i.id),
+      'recovery_addresses', (select coalesce(json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) order by r.created_at, r.id), json('[]'))
+        from identity_recovery_addresses r where r.identity_id = i.id),
+      'metadata_public', json(i.metadata_public),
+      'organization_id', i.organization_id,
+      'created_at', i.created_at,
+      'updated_at', i.updated_at
+    ), case when i.external_id is null then '{}' else json_object('external_id', i.external_id) end),
+    'devices', coalesce(json(s.devices), json('[]'))
+  ) as body
+from sessions s join identities i on i.id = s.identity_id
+where s.token_hash = ?`;
+
+let renderedFunctions = 0;
+
 function toSession(r: Selectable<SessionsTable>): SessionRecord {
   return {
     id: r.id,
@@ -76,7 +129,12 @@ const toRecovery = (a: AddressRow): RecoveryAddress => ({
   updated_at: a.updated_at,
 });
 
-export function createSessionRepo(database: Database) {
+export interface SessionRepoOptions {
+  /** `schema_url` of a schema id, for answers rendered by the database (`renderedByTokenHash`). */
+  schemaUrl?: (schemaId: string) => string;
+}
+
+export function createSessionRepo(database: Database, opts: SessionRepoOptions = {}) {
   const { db } = database;
 
   // Built and compiled once; each call only swaps the parameter.
@@ -121,7 +179,49 @@ export function createSessionRepo(database: Database) {
     return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
   }
 
+  // SQLite files: whoami's answer rendered by SQLite on the read-only connection (see `renderedSql`).
+  let renderedStmt: { get(...params: unknown[]): unknown } | undefined | null;
+  function renderedStatement(): { get(...params: unknown[]): unknown } | undefined {
+    if (renderedStmt !== undefined) return renderedStmt ?? undefined;
+    const conn = opts.schemaUrl && database.readConnection ? database.readConnection() : undefined;
+    if (!conn || !opts.schemaUrl) return undefined;
+    const schemaUrl = opts.schemaUrl;
+    const fn = `tessera_schema_url_${++renderedFunctions}`;
+    const urls = new Map<string, string>();
+    conn.function(fn, { deterministic: true }, (id: unknown) => {
+      const key = String(id);
+      let u = urls.get(key);
+      if (u === undefined) {
+        if (urls.size >= 1000) urls.clear();
+        u = schemaUrl(key);
+        urls.set(key, u);
+      }
+      return u;
+    });
+    renderedStmt = conn.prepare(renderedSql(fn));
+    return renderedStmt;
+  }
+
   return {
+    /**
+     * The session holding `tokenHash`, its identity's state and the whoami JSON rendered by the database, when this
+     * database can render it (a SQLite file and `schemaUrl` given); otherwise null: use `findByTokenHash`.
+     * undefined: no such session. One indexed read.
+     */
+    renderedByTokenHash(tokenHash: string): RenderedSession | undefined | null {
+      const stmt = renderedStatement();
+      if (!stmt) return null;
+      const r = stmt.get(tokenHash) as { active: unknown; expires_at: string; identity_id: string; identity_state: string; body: string } | undefined;
+      if (!r) return undefined;
+      return {
+        active: codec.toBool(r.active),
+        expires_at: r.expires_at,
+        identity_id: r.identity_id,
+        identity_state: r.identity_state === "inactive" ? "inactive" : "active",
+        body: r.body,
+      };
+    },
+
     async insert(session: SessionRecord, tokenHash: string, logoutTokenHash: string, now: string): Promise<void> {
       await db
         .insertInto("sessions")

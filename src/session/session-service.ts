@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../persistence/db.ts";
 import type { IdentityRepo } from "../identity/identity-repo.ts";
-import type { Identity } from "../identity/identity.ts";
+import { schemaUrl, type Identity } from "../identity/identity.ts";
 import type { Clock } from "../util/clock.ts";
 import { newId } from "../util/ids.ts";
 import { createSessionRepo } from "./session-repo.ts";
@@ -86,7 +86,7 @@ export function readCookie(header: string | undefined, name: string): string | u
 
 export function createSessionService(deps: SessionServiceDeps) {
   const { clock, config, publicBaseUrl } = deps;
-  const sessions = createSessionRepo(deps.database);
+  const sessions = createSessionRepo(deps.database, { schemaUrl: (id) => schemaUrl(publicBaseUrl, id) });
   const cookieCfg = config.session.cookie;
   const lifespan = config.session.lifespan;
   // Decided once: Secure unless dev mode or a plain-http public URL; SameSite=None needs Secure, so it degrades to Lax.
@@ -144,6 +144,24 @@ export function createSessionService(deps: SessionServiceDeps) {
     async fromRequest(req: FastifyRequest): Promise<RequestSession | undefined> {
       const token = tokenFromRequest(req);
       return token ? byToken(token) : undefined;
+    },
+
+    /**
+     * `/sessions/whoami`: the identity id and the session JSON (`toJson` with devices) as text, or undefined when the
+     * request has no usable session. Where the database renders the answer itself (SQLite files) nothing is parsed or
+     * built here; elsewhere it is `JSON.stringify(toJson(...))`. One database read either way.
+     */
+    async whoami(req: FastifyRequest): Promise<{ identity_id: string; body: string } | undefined> {
+      const token = tokenFromRequest(req);
+      if (!token) return undefined;
+      const hash = hashToken(token);
+      const rendered = sessions.renderedByTokenHash(hash);
+      if (rendered === null) {
+        const found = await byToken(token);
+        return found ? { identity_id: found.identity.id, body: JSON.stringify(sessionToJson(found.session, found.identity, { publicBaseUrl, devices: true })) } : undefined;
+      }
+      if (!rendered || !isUsable(rendered, clock.now()) || rendered.identity_state !== "active") return undefined;
+      return { identity_id: rendered.identity_id, body: rendered.body };
     },
 
     /** The usable session of a raw token (API logout, tests). */

@@ -93,5 +93,67 @@ describeEachDatabase("session repository contract", (target) => {
     const { token } = await sessions.issue(i, { method: "password", ip: "127.0.0.1", user_agent: "t" });
     assert.ok(await repo.update({ ...i, state: "inactive", updated_at: clock.now().toISOString() }));
     assert.equal(await sessions.fromToken(token), undefined);
+    assert.equal(await sessions.whoami({ headers: { "x-session-token": token } } as never), undefined);
+  });
+
+  test("whoami's answer is byte for byte the session JSON, however the database renders it", async () => {
+    const t = (ms: number) => new Date(Date.parse("2026-12-01T10:00:00.000Z") + ms).toISOString();
+    const email = "Ünïcødé.who@example.com";
+    // Addresses created out of id order, one verified with verified_at, traits with nesting, numbers and unicode.
+    const i: Identity = {
+      id: newId(),
+      schema_id: "default",
+      state: "active",
+      traits: { email, name: { first: "Zoë \"Q\" 😀", last: "O'Brien\\n" }, age: 42, ratio: 0.125, tags: ["a", "b"], ok: false, nothing: null },
+      metadata_public: { plan: "pro", n: [1, 2.5, { deep: true }] },
+      metadata_admin: { secret: "never shown" },
+      organization_id: newId(),
+      external_id: "ext-Ω-1",
+      verifiable_addresses: [
+        { id: "ffffffff-0000-4000-8000-000000000001", value: `z.${email}`, via: "email", verified: false, status: "sent", created_at: t(2000), updated_at: t(2000) },
+        { id: "00000000-0000-4000-8000-000000000002", value: email, via: "email", verified: true, status: "completed", verified_at: t(5000), created_at: t(1000), updated_at: t(5000) },
+        { id: "00000000-0000-4000-8000-000000000001", value: `a.${email}`, via: "email", verified: false, status: "pending", created_at: t(2000), updated_at: t(2000) },
+      ],
+      recovery_addresses: [
+        { id: "ffffffff-0000-4000-8000-000000000009", value: email, via: "email", created_at: t(3000), updated_at: t(3000) },
+        { id: "00000000-0000-4000-8000-000000000009", value: `r.${email}`, via: "email", created_at: t(4000), updated_at: t(4000) },
+      ],
+      credentials: {},
+      created_at: t(0),
+      updated_at: t(6000),
+    };
+    await repo.insert(i);
+    // A SQLite file renders the answer in the database; the other dialects build it from the read rows.
+    assert.equal(sessions.sessions.renderedByTokenHash("0".repeat(64)), target.name === "sqlite" ? undefined : null);
+    const plain: Identity = { ...i, id: newId(), external_id: undefined, organization_id: null, metadata_public: null, verifiable_addresses: [], recovery_addresses: [], traits: { email: "plain.who@example.com" } };
+    delete plain.external_id;
+    await repo.insert(plain);
+    for (const who of [i, plain]) {
+      const { token } = await sessions.issue(who, { method: "password", ip: "2001:db8::1", user_agent: "Mozilla/5.0 \"quoted\" ü" });
+      const request = { headers: { "x-session-token": token } } as unknown as Parameters<typeof sessions.whoami>[0];
+      const answer = await sessions.whoami(request);
+      const found = await sessions.fromToken(token);
+      assert.ok(answer && found);
+      assert.equal(answer.identity_id, who.id);
+      assert.equal(answer.body, JSON.stringify(sessions.toJson(found.session, found.identity)));
+      const body = JSON.parse(answer.body) as { identity: Record<string, unknown> };
+      assert.equal(body.identity.metadata_admin, undefined);
+      assert.equal(body.identity.credentials, undefined);
+    }
+    const v = (JSON.parse((await sessions.whoami({ headers: { "x-session-token": (await sessions.issue(i, { method: "password", ip: "::1", user_agent: "t" })).token } } as never))!.body) as {
+      identity: { verifiable_addresses: Array<{ id: string; verified_at?: string }> };
+    }).identity.verifiable_addresses;
+    assert.deepEqual(v.map((a) => a.id), ["00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000001", "ffffffff-0000-4000-8000-000000000001"]);
+    assert.deepEqual(v.map((a) => a.verified_at), [t(5000), undefined, undefined]);
+    // Unusable sessions: revoked, expired, identity inactive, unknown token, no token.
+    const a = await sessions.issue(i, { method: "password", ip: "::1", user_agent: "t" });
+    await sessions.revoke(a.session.id);
+    const asReq = (token?: string) => ({ headers: token ? { "x-session-token": token } : {} }) as never;
+    assert.equal(await sessions.whoami(asReq(a.token)), undefined);
+    assert.equal(await sessions.whoami(asReq(`${a.token}x`)), undefined);
+    assert.equal(await sessions.whoami(asReq()), undefined);
+    const b = await sessions.issue(plain, { method: "password", ip: "::1", user_agent: "t" });
+    clock.advance(48 * 3_600_000);
+    assert.equal(await sessions.whoami(asReq(b.token)), undefined);
   });
 });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/config.ts";
 import { sendError } from "../../http/error-handler.ts";
 import { errors } from "../../util/app-error.ts";
@@ -46,14 +46,23 @@ export function registerIpRateLimit(pub: FastifyInstance, deps: IpRateLimitDeps)
     }
     return k;
   };
-  pub.addHook("onRequest", async (request, reply) => {
-    if (EXEMPT.test(request.url)) return;
+  const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const now = deps.clock.now().getTime();
     const key = keyFor(clientIp(request, trusted));
     const count = await deps.store.hit(key, now, MINUTE);
     if (count <= bf.ip.max_requests) return;
     const state = await deps.store.get(key, now);
-    return sendError(request, reply, tooManyRequests(now, state?.expires_at ?? now + MINUTE));
+    sendError(request, reply, tooManyRequests(now, state?.expires_at ?? now + MINUTE));
+  };
+  // Callback style so an exempt request (whoami, probes) costs one regular-expression test and no promise.
+  pub.addHook("onRequest", (request, reply, done) => {
+    if (EXEMPT.test(request.url)) return done();
+    limit(request, reply).then(
+      () => {
+        if (!reply.sent) done();
+      },
+      (e: unknown) => done(e as Error),
+    );
   });
 }
 

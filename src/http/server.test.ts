@@ -1,0 +1,62 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { createLogger } from "../util/logger.ts";
+import { createHttpInstance } from "./server.ts";
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString("utf8").split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, destination };
+}
+
+async function instance(level: string) {
+  const { lines, destination } = capture();
+  const app = createHttpInstance({ logger: createLogger({ level, destination }), bodyLimit: 1024 });
+  app.get("/x", async () => ({ ok: true }));
+  app.get("/cached", async (_request, reply) => reply.header("cache-control", "max-age=60").send({ ok: true }));
+  await app.ready();
+  return { app, lines };
+}
+
+test("every answer carries no-store and nosniff unless a route sets its own cache policy; 404s too", async () => {
+  const { app } = await instance("silent");
+  const a = await app.inject({ url: "/x" });
+  assert.equal(a.headers["cache-control"], "private, no-cache, no-store, must-revalidate");
+  assert.equal(a.headers["x-content-type-options"], "nosniff");
+  const b = await app.inject({ url: "/cached" });
+  assert.equal(b.headers["cache-control"], "max-age=60");
+  assert.equal(b.headers["x-content-type-options"], "nosniff");
+  const c = await app.inject({ url: "/nope" });
+  assert.equal(c.statusCode, 404);
+  assert.equal(c.headers["x-content-type-options"], "nosniff");
+  await app.close();
+});
+
+test("at info one line per request, with secrets in the query redacted and no credential headers", async () => {
+  const { app, lines } = await instance("info");
+  const secret = "ory_st_SECRETsecretSECRETsecret0123";
+  await app.inject({ url: `/x?token=${secret}&flow=f1&code=123456&return_to=https://a/b&keep=1`, headers: { authorization: `Bearer ${secret}`, "x-session-token": secret } });
+  await app.inject({ url: "/nope" });
+  const done = lines.filter((l) => l.msg === "request completed");
+  assert.equal(done.length, 2);
+  assert.equal(done[0].url, "/x?token=[redacted]&flow=[redacted]&code=[redacted]&return_to=[redacted]&keep=1");
+  assert.equal(done[0].status, 200);
+  assert.equal(done[0].method, "GET");
+  assert.equal(typeof done[0].ms, "number");
+  assert.equal(done[1].status, 404);
+  assert.ok(!JSON.stringify(lines).includes("SECRET"), "no secret in any log line");
+  await app.close();
+});
+
+test("above info no request lines are written", async () => {
+  const { app, lines } = await instance("warn");
+  await app.inject({ url: "/x?token=abc" });
+  assert.deepEqual(lines, []);
+  await app.close();
+});
