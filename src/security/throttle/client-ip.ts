@@ -27,10 +27,19 @@ export function trustedProxyMatcher(cidrs: readonly string[]): (ip: string) => b
       list.addSubnet(ip, prefix, type);
     }
   }
+  // BlockList.check builds a SocketAddress per call (most of a request's client-IP cost); the answer for an address
+  // never changes, so recent ones are remembered (bounded, cleared when full).
+  const seen = new Map<string, boolean>();
   return (ip) => {
-    const n = normalizeIp(ip);
-    const family = isIP(n);
-    return family !== 0 && list.check(n, family === 4 ? "ipv4" : "ipv6");
+    let hit = seen.get(ip);
+    if (hit === undefined) {
+      const n = normalizeIp(ip);
+      const family = isIP(n);
+      hit = family !== 0 && list.check(n, family === 4 ? "ipv4" : "ipv6");
+      if (seen.size >= 10_000) seen.clear();
+      seen.set(ip, hit);
+    }
+    return hit;
   };
 }
 

@@ -95,6 +95,13 @@ export function createSqlThrottleStore(database: Database, opts: SqlThrottleStor
       .where("throttle_key", "=", p("key"))
       .where("expires_at", ">", p("now")),
   );
+  const getLivePair = prepare(db, (p) =>
+    db
+      .selectFrom("throttles")
+      .select(["throttle_key", "count", "last_at", "expires_at", "locked_until"])
+      .where("throttle_key", "in", [p("a"), p("b")])
+      .where("expires_at", ">", p("now")),
+  );
   const lockExpires = (p: (name: string) => never) => sql<number>`case when expires_at < ${p("until")} then ${p("until")} else expires_at end`;
   const lockFirst = prepare(db, (p) =>
     db.updateTable("throttles").set({ expires_at: lockExpires(p), locked_until: p("until") }).where("throttle_key", "=", p("key")).where("locked_until", "is", null),
@@ -145,6 +152,17 @@ export function createSqlThrottleStore(database: Database, opts: SqlThrottleStor
     async get(key, now) {
       const row = await getLive.first({ key, now });
       return row ? toState(row) : null;
+    },
+
+    async getMany(keys, now) {
+      const found = new Map<string, ThrottleState>();
+      // Two keys per statement (the policy reads an identifier and an IP together).
+      for (let i = 0; i < keys.length; i += 2) {
+        const a = keys[i];
+        const b = i + 1 < keys.length ? keys[i + 1] : a;
+        for (const r of (await getLivePair.execute({ a, b, now })).rows) found.set(String(r.throttle_key), toState(r));
+      }
+      return keys.map((k) => found.get(k) ?? null);
     },
 
     async lock(key, until) {

@@ -27,6 +27,8 @@ export interface ThrottleStore {
   fail(key: string, now: number, ttlMs: number): Promise<ThrottleState>;
   /** The live state, or null when the key is missing or expired at `now`. Reads only. */
   get(key: string, now: number): Promise<ThrottleState | null>;
+  /** `get` for several keys at once (one round trip), in the order of `keys`. Optional. */
+  getMany?(keys: readonly string[], now: number): Promise<Array<ThrottleState | null>>;
   /**
    * Sets `locked_until = until` (never shortening a later lock) on an existing entry. Resolves true only for the call
    * that took the entry from "never locked" to locked: the one that starts a lockout episode, so exactly one caller

@@ -49,7 +49,7 @@ function setup(over: { identifier?: Partial<BruteForce["identifier"]>; ip?: Part
 }
 
 /** The refusal of `p`, or null when it resolved. */
-async function refusal(p: Promise<void>): Promise<AppError | null> {
+async function refusal(p: Promise<unknown>): Promise<AppError | null> {
   try {
     await p;
     return null;
@@ -61,6 +61,32 @@ async function refusal(p: Promise<void>): Promise<AppError | null> {
   }
 }
 const retryAfter = (e: AppError | null) => Number(e?.headers?.["retry-after"]);
+
+test("a success after a check that found no counter writes nothing; after one that found a counter it resets", async () => {
+  const { throttle, store } = setup();
+  const writes: string[] = [];
+  const reset = store.reset.bind(store);
+  store.reset = async (key) => {
+    writes.push(key);
+    await reset(key);
+  };
+  const clean = await throttle.check("fresh@example.com", "192.0.2.1");
+  assert.equal(clean.counted, false);
+  await throttle.succeeded("fresh@example.com", clean);
+  assert.deepEqual(writes, [], "nothing to forget");
+
+  await throttle.failed("seen@example.com", "192.0.2.1");
+  const seen = await throttle.check("seen@example.com", "192.0.2.1");
+  assert.equal(seen.counted, true);
+  await throttle.failed("seen@example.com", "192.0.2.1", {}, seen);
+  assert.equal((await throttle.status("seen@example.com"))?.count, 2, "failed() with the check's key counts the same identifier");
+  await throttle.succeeded("seen@example.com", seen);
+  assert.equal(writes.length, 1);
+  assert.equal(await throttle.status("seen@example.com"), null);
+  // Without a check result the reset always runs (code strategies, admin).
+  await throttle.succeeded("fresh@example.com");
+  assert.equal(writes.length, 2);
+});
 
 test("delay schedule: 5 free failures, then 1s doubling per failure, capped at max_delay (15m)", () => {
   const got = Array.from({ length: 17 }, (_, i) => delayAfter(i + 1, 5, 15 * MIN) / SEC);

@@ -21,8 +21,8 @@ export type { ThrottleState, ThrottleStore } from "./store.ts";
  * The brute-force policy (`security.brute_force.*`) over a `ThrottleStore`. Callers guard every guessable secret
  * (password, login/registration code, recovery and verification codes, later second factors):
  *
- *   await throttle.check(identifier, ip);   // BEFORE any account lookup or hashing; throws the 429 AppError
- *   ok ? await throttle.succeeded(identifier) : await throttle.failed(identifier, ip);
+ *   const checked = await throttle.check(identifier, ip);   // BEFORE any account lookup or hashing; throws the 429 AppError
+ *   ok ? await throttle.succeeded(identifier, checked) : await throttle.failed(identifier, ip, {}, checked);
  *
  * Identifier rule: failures 1..free_attempts carry no wait; after failure n >= free_attempts the next attempt must
  * wait min(max_delay, 1s x 2^(n - free_attempts)); at n >= max_consecutive_failures the identifier is locked for
@@ -61,6 +61,17 @@ export interface FailureContext {
   flow_id?: string;
 }
 
+/**
+ * What `check()` saw, for the `succeeded()` / `failed()` of the same attempt (same identifier): the store key (its
+ * HMAC is not computed twice) and whether the identifier had a live counter. A success after a check that found no
+ * counter writes nothing: there was nothing to forget. (A failure of another request landing while this attempt was
+ * being evaluated then stays counted, as it would had it landed just after the reset.)
+ */
+export interface ThrottleCheck {
+  readonly key: string;
+  readonly counted: boolean;
+}
+
 export interface ThrottleStatus {
   count: number;
   last_failure_at: Date;
@@ -84,7 +95,21 @@ export function createThrottle(deps: ThrottleDeps) {
   const perIpMessages = bf.messages.per_address * 4;
 
   const idKey = (identifier: string) => throttleKey(secret, "id", throttleSubject(identifier));
-  const ipfKey = (ip: string) => throttleKey(secret, "ipf", ipSubject(ip));
+  // The HMAC costs more than a store read; recent clients' IP keys are remembered (bounded, cleared when full).
+  const ipfKeys = new Map<string, string>();
+  const ipfKey = (ip: string): string => {
+    let k = ipfKeys.get(ip);
+    if (k === undefined) {
+      if (ipfKeys.size >= 10_000) ipfKeys.clear();
+      k = throttleKey(secret, "ipf", ipSubject(ip));
+      ipfKeys.set(ip, k);
+    }
+    return k;
+  };
+  const readBoth = store.getMany
+    ? async (a: string, b: string, now: number) => store.getMany!([a, b], now)
+    : (a: string, b: string, now: number) => Promise.all([store.get(a, now), store.get(b, now)]);
+  const DISABLED: ThrottleCheck = Object.freeze({ key: "", counted: false });
 
   /** When the next attempt for this identifier state is allowed (ms). */
   const nextAt = (s: ThrottleState): number => {
@@ -98,13 +123,13 @@ export function createThrottle(deps: ThrottleDeps) {
      * 429 AppError (`self_service_too_many_attempts`, Retry-After) otherwise. When the identifier is in its delay
      * phase, of several concurrent attempts only one is let through (a compare-and-set on the store).
      */
-    async check(identifier: string, ip: string): Promise<void> {
-      if (!bf.enabled) return;
+    async check(identifier: string, ip: string): Promise<ThrottleCheck> {
+      if (!bf.enabled) return DISABLED;
       const now = clock.now().getTime();
       const key = idKey(identifier);
-      const [id, ipf] = await Promise.all([store.get(key, now), store.get(ipfKey(ip), now)]);
+      const [id, ipf] = await readBoth(key, ipfKey(ip), now);
       if (ipf && ipf.count >= bf.ip.max_failures) throw tooManyAttempts(now, ipf.expires_at, false);
-      if (!id) return;
+      if (!id) return { key, counted: false };
       const next = nextAt(id);
       const locked = id.locked_until !== null && id.locked_until > now;
       if (next > now) throw tooManyAttempts(now, next, locked);
@@ -113,16 +138,17 @@ export function createThrottle(deps: ThrottleDeps) {
         const again = await store.get(key, now);
         throw tooManyAttempts(now, again ? Math.max(nextAt(again), now + 1000) : now + 1000, false);
       }
+      return { key, counted: true };
     },
 
     /**
      * After a wrong secret. Counts the identifier and the IP; starts the lockout (and `onLockout`, told `ip` and
-     * `context.flow_id`) when due.
+     * `context.flow_id`) when due. `checked`: this attempt's `check()` (saves recomputing the key).
      */
-    async failed(identifier: string, ip: string, context: FailureContext = {}): Promise<void> {
+    async failed(identifier: string, ip: string, context: FailureContext = {}, checked?: ThrottleCheck): Promise<void> {
       if (!bf.enabled) return;
       const now = clock.now().getTime();
-      const key = idKey(identifier);
+      const key = checked?.key || idKey(identifier);
       const [state] = await Promise.all([store.fail(key, now, idTtl), store.hit(ipfKey(ip), now, bf.ip.window)]);
       if (state.count < idc.max_consecutive_failures) return;
       const started = await store.lock(key, now + idc.lockout);
@@ -135,10 +161,14 @@ export function createThrottle(deps: ThrottleDeps) {
       }
     },
 
-    /** After a correct secret: the identifier's count starts over (the IP's failures stay counted). */
-    async succeeded(identifier: string): Promise<void> {
+    /**
+     * After a correct secret: the identifier's count starts over (the IP's failures stay counted). With `checked`
+     * (this attempt's `check()`), nothing is written when the check found no counter.
+     */
+    async succeeded(identifier: string, checked?: ThrottleCheck): Promise<void> {
       if (!bf.enabled) return;
-      await store.reset(idKey(identifier));
+      if (checked?.key && !checked.counted) return;
+      await store.reset(checked?.key || idKey(identifier));
     },
 
     /**

@@ -29,7 +29,7 @@ import { FlowValidationError, identityDisabled } from "../../flow/errors.ts";
 import type { Body } from "../../flow/body.ts";
 import type { LoginStrategy, RegistrationStrategy, SettingsStrategy, SubmitContext } from "../strategy.ts";
 import { loginNodes, registrationNodes } from "./nodes.ts";
-import type { Throttle } from "../../security/throttle/throttle.ts";
+import type { Throttle, ThrottleCheck } from "../../security/throttle/throttle.ts";
 import { isThrottleError, throttleUiMessage } from "../../security/throttle/messages.ts";
 import type { SecurityEvents } from "../../security/events.ts";
 import { coerceFormTraits } from "./traits.ts";
@@ -134,9 +134,10 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
       // Brute-force protection runs before any lookup or hashing, and never looks at the account: a refused attempt
       // is answered identically (429 + Retry-After) for known and unknown identifiers, and costs nothing.
       const ip = req.ip;
+      let checked: ThrottleCheck | undefined;
       if (deps.throttle) {
         try {
-          await deps.throttle.check(identifier, ip);
+          checked = await deps.throttle.check(identifier, ip);
         } catch (e) {
           const message = throttleUiMessage(e);
           if (!message || !isThrottleError(e)) throw e;
@@ -145,7 +146,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         }
       }
       const fail = async (identity_id?: string, reason?: string) => {
-        await deps.throttle?.failed(identifier, ip, { flow_id: flow.id });
+        await deps.throttle?.failed(identifier, ip, { flow_id: flow.id }, checked);
         deps.events?.("login_failed", { identity_id, client_ip: ip, flow_id: flow.id, method: "password", reason });
         return new FlowValidationError({ form: [invalidCredentials()] });
       };
@@ -167,7 +168,7 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
         e.afterResponse = held;
         throw e;
       }
-      await deps.throttle?.succeeded(identifier);
+      await deps.throttle?.succeeded(identifier, checked);
       if (identity.state !== "active") throw identityDisabled();
       deps.events?.("login_succeeded", { identity_id: identity.id, client_ip: ip, flow_id: flow.id, method: "password" });
 
