@@ -21,6 +21,34 @@ export interface StoredError {
 /** The pool, or a caller's transaction (e.g. a verification flow written with the identity it verifies). */
 type Q = Kysely<DB> | Transaction<DB>;
 
+/**
+ * Flows read by `get` whose `ui` was never read or assigned since: their stored text, written back as it is by
+ * `update`. Most submits (a successful login or registration) never look at the UI, so it is neither parsed nor
+ * serialized again.
+ */
+const storedUi = new WeakMap<Flow, string>();
+
+/** Makes `flow.ui` parse `raw` on first access (then a plain data property again). */
+function lazyUi(flow: Flow, raw: unknown): void {
+  const text = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : undefined;
+  if (text === undefined) {
+    flow.ui = codec.parseJson<UiContainer>(raw);
+    return;
+  }
+  const settle = (ui: UiContainer) => {
+    storedUi.delete(flow);
+    Object.defineProperty(flow, "ui", { value: ui, writable: true, enumerable: true, configurable: true });
+    return ui;
+  };
+  storedUi.set(flow, text);
+  Object.defineProperty(flow, "ui", {
+    enumerable: true,
+    configurable: true,
+    get: () => settle(codec.parseJson<UiContainer>(text)),
+    set: (ui: UiContainer) => void settle(ui),
+  });
+}
+
 export function createFlowRepo(database: Database) {
   const { db } = database;
 
@@ -107,7 +135,7 @@ export function createFlowRepo(database: Database) {
         request_url: r.request_url,
         issued_at: r.issued_at,
         expires_at: r.expires_at,
-        ui: codec.parseJson<UiContainer>(r.ui),
+        ui: undefined as unknown as UiContainer,
         internal: codec.parseJson<Flow["internal"]>(r.internal) ?? {},
         submit_count: Number(r.submit_count),
         created_at: r.created_at,
@@ -115,6 +143,7 @@ export function createFlowRepo(database: Database) {
       };
       if (r.return_to !== null) flow.return_to = r.return_to;
       if (r.active !== null) flow.active = r.active;
+      lazyUi(flow, r.ui);
       return flow;
     },
 
@@ -128,7 +157,7 @@ export function createFlowRepo(database: Database) {
           session_id: flow.session_id ?? null,
           csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
           active: flow.active ?? null,
-          ui: codec.json(flow.ui),
+          ui: storedUi.get(flow) ?? codec.json(flow.ui),
           internal: codec.json(flow.internal),
           submit_count: flow.submit_count,
           updated_at: flow.updated_at,
