@@ -155,6 +155,8 @@ export interface Config {
     bcrypt: { cost: number };
     /** Ours: a hash waiting longer than this for a slot answers 503 with Retry-After. */
     max_queue_wait?: Milliseconds;
+    /** Ours: the nice value of the hashing threads (Linux), 0..19; default 19. */
+    thread_nice?: number;
   };
   ciphers: { algorithm: "noop" | "aes" | "xchacha20-poly1305" };
   log: {

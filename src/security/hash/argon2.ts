@@ -1,12 +1,12 @@
 /**
- * argon2id / argon2i through @node-rs/argon2 (runs on the libuv threadpool), in Kratos's encoding
+ * argon2id / argon2i through @node-rs/argon2 (computed on the hashing threads of hash-pool.ts), in Kratos's encoding
  * `$argon2id$v=19$m=<KiB>,t=<iterations>,p=<parallelism>$<salt raw b64>$<hash raw b64>`.
  * Verification recomputes the raw hash with the stored salt and compares it with `timingSafeEqual`, rather than
  * trusting the library's own comparison.
  */
 import { randomBytes } from "node:crypto";
-import { hashRaw } from "@node-rs/argon2";
-import type { Algorithm, Options } from "@node-rs/argon2";
+import type { Algorithm } from "@node-rs/argon2";
+import { hashPool, type Argon2RawOptions } from "./hash-pool.ts";
 import { errors } from "../../util/app-error.ts";
 import { decodeRawB64, encodeRawB64, secretEquals } from "./encoding.ts";
 import type { ParsedHash } from "./parsed-hash.ts";
@@ -38,7 +38,7 @@ export interface ParsedArgon2 extends ParsedHash {
   readonly keyLength: number;
 }
 
-function rawOptions(variant: "argon2id" | "argon2i", memoryKiB: number, t: number, p: number, salt: Buffer, len: number): Options {
+function rawOptions(variant: "argon2id" | "argon2i", memoryKiB: number, t: number, p: number, salt: Buffer, len: number): Argon2RawOptions {
   return {
     algorithm: variant === "argon2id" ? ARGON2ID : ARGON2I,
     memoryCost: memoryKiB,
@@ -53,7 +53,7 @@ function rawOptions(variant: "argon2id" | "argon2i", memoryKiB: number, t: numbe
 export async function argon2Hash(password: Buffer, params: Argon2Params): Promise<string> {
   const salt = randomBytes(params.salt_length);
   const m = Math.floor(params.memory / 1024);
-  const key = await hashRaw(password, rawOptions("argon2id", m, params.iterations, params.parallelism, salt, params.key_length));
+  const key = await hashPool.argon2(password, rawOptions("argon2id", m, params.iterations, params.parallelism, salt, params.key_length));
   return `$argon2id$v=19$m=${m},t=${params.iterations},p=${params.parallelism}$${encodeRawB64(salt)}$${encodeRawB64(key)}`;
 }
 
@@ -88,7 +88,7 @@ export function parseArgon2(encoded: string): ParsedArgon2 {
     saltLength: salt.length,
     keyLength: key.length,
     async compare(password: Buffer): Promise<boolean> {
-      const actual = await hashRaw(password, rawOptions(variant, memoryKiB, iterations, parallelism, salt, key.length));
+      const actual = await hashPool.argon2(password, rawOptions(variant, memoryKiB, iterations, parallelism, salt, key.length));
       return secretEquals(key, actual);
     },
   };

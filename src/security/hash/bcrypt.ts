@@ -1,5 +1,5 @@
 /**
- * bcrypt through @node-rs/bcrypt (libuv threadpool), in Kratos's encoding `$2a$<cost>$<22 salt><31 hash>`.
+ * bcrypt through @node-rs/bcrypt (computed on the hashing threads of hash-pool.ts), in Kratos's encoding `$2a$<cost>$<22 salt><31 hash>`.
  *
  * Long passwords: bcrypt only reads the first 72 bytes of its input. Kratos refuses longer passwords; silently
  * truncating would let every password sharing the first 72 bytes match. Our rule (docs/hashing.md):
@@ -10,9 +10,9 @@
  * bytes (Kratos refused them), so the rule changes nothing for them.
  */
 import { createHash } from "node:crypto";
-import { hash as bcryptHash } from "@node-rs/bcrypt";
 import { errors } from "../../util/app-error.ts";
 import { secretEquals } from "./encoding.ts";
+import { hashPool } from "./hash-pool.ts";
 import type { ParsedHash } from "./parsed-hash.ts";
 
 export const BCRYPT_MIN_COST = 4;
@@ -29,7 +29,7 @@ export function bcryptInput(password: Buffer): Buffer {
 
 /** Hashes with a fresh salt; Kratos writes `$2a$`, identical to `$2b$` for inputs of at most 72 bytes. */
 export async function bcryptHashPassword(password: Buffer, cost: number): Promise<string> {
-  const out = await bcryptHash(bcryptInput(password), cost);
+  const out = await hashPool.bcrypt(bcryptInput(password), cost);
   return out.replace(/^\$2[abxy]\$/, "$2a$");
 }
 
@@ -65,7 +65,7 @@ export function parseBcrypt(encoded: string): ParsedBcrypt {
     memory: BCRYPT_MEMORY,
     cost,
     async compare(password: Buffer): Promise<boolean> {
-      const out = await bcryptHash(bcryptInput(password), cost, salt);
+      const out = await hashPool.bcrypt(bcryptInput(password), cost, salt);
       return secretEquals(expected, Buffer.from(out.slice(-31), "ascii"));
     },
   };

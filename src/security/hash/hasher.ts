@@ -10,9 +10,11 @@
  * min(`argon2.dedicated_memory`, `argon2.memory` x `max_concurrency`) and where each operation weighs max(its own
  * memory, `argon2.memory`). So at most `limit = max(1, min(floor(dedicated_memory / memory), max_concurrency))`
  * configured hashes run at once; an imported hash with a larger memory cost takes proportionally more of the budget.
+ * They run on `limit` dedicated threads (hash-pool.ts) at nice `thread_nice` (default 19): when the CPUs are
+ * saturated, the event loop goes first.
  * `max_concurrency` (config `hashers.argon2.max_concurrency`, a Tessera extension) defaults to the number of CPUs: more
- * hashes at once than cores adds no throughput, it only starves the event loop (whoami) and hides the real queue inside
- * libuv's threadpool, where no wait bound applies. A caller that waits longer than `max_queue_wait_ms` (config
+ * hashes at once than cores adds no throughput, it only costs memory and moves the wait from the bounded queue into
+ * the CPU scheduler. A caller that waits longer than `max_queue_wait_ms` (config
  * `hashers.max_queue_wait`, default 2s) gets AppError 503 with a `Retry-After` header.
  */
 import { randomBytes } from "node:crypto";
@@ -25,6 +27,7 @@ import { passwordCandidates } from "./encoding.ts";
 import { parseHash } from "./formats.ts";
 import type { ParsedHash } from "./parsed-hash.ts";
 import { createSemaphore } from "./semaphore.ts";
+import { DEFAULT_HASH_NICE, hashPool } from "./hash-pool.ts";
 
 /** Hasher settings, already parsed by the config loader (Kratos's `hashers.*` keys; sizes in bytes). */
 export interface HasherConfig {
@@ -38,6 +41,8 @@ export interface HasherConfig {
   max_queue_wait_ms?: number;
   /** Hashes running at once at most (besides the memory budget); default: the number of CPUs. */
   max_concurrency?: number;
+  /** The nice value (0..19) of the hashing threads (Linux); default 19, the lowest priority. */
+  thread_nice?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -106,12 +111,17 @@ function checkConfig(cfg: HasherConfig): void {
     throw bad("hashers.argon2.max_concurrency must be a positive integer");
   }
   if (cfg.max_queue_wait_ms !== undefined && !(cfg.max_queue_wait_ms > 0)) throw bad("hashers.max_queue_wait must be positive");
+  if (cfg.thread_nice !== undefined && (!Number.isInteger(cfg.thread_nice) || cfg.thread_nice < 0 || cfg.thread_nice > 19)) {
+    throw bad("hashers.thread_nice must be an integer within 0..19");
+  }
   const c = cfg.bcrypt.cost;
   if (!Number.isInteger(c) || c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST) throw bad(`hashers.bcrypt.cost must be within ${BCRYPT_MIN_COST}..${BCRYPT_MAX_COST}`);
 }
 
 export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordHasher> {
   checkConfig(cfg);
+  // As many hashing threads as hashes may run at once, started now, at the configured priority.
+  hashPool.ensure(hasherLimit(cfg), cfg.thread_nice ?? DEFAULT_HASH_NICE);
   const maxWait = cfg.max_queue_wait_ms ?? 2000;
   const sem = createSemaphore(capacityOf(cfg), maxWait);
   const weightOf = (memory: number) => Math.max(memory, cfg.argon2.memory);

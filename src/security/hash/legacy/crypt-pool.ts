@@ -4,7 +4,8 @@
  * the process alive) and is restarted after a crash. Concurrency is bounded upstream by the hashing semaphore;
  * requests beyond one run queue in the worker's message queue.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../../../util/ts-worker.ts";
 import type { CryptRequest, CryptResponse } from "./crypt-worker.ts";
 
 type Pending = { resolve: (hash: string) => void; reject: (e: Error) => void };
@@ -13,18 +14,8 @@ let worker: Worker | undefined;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-/**
- * Our sources are TypeScript run through tsx. A worker does not inherit the tsx loader registered by bin/tessera.js,
- * so for a `.ts` entry the worker first registers tsx itself (resolved from here, independent of the cwd).
- */
 function startWorker(): Worker {
-  const entry = new URL("./crypt-worker.ts", import.meta.url);
-  const w = entry.pathname.endsWith(".ts")
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`,
-        { eval: true },
-      )
-    : new Worker(entry);
+  const w = startModuleWorker(new URL("./crypt-worker.ts", import.meta.url));
   w.on("message", (res: CryptResponse) => {
     const p = pending.get(res.id);
     if (!p) return;
