@@ -15,13 +15,20 @@ import { generatedLabel, idLabel, loginPassword, passwordLabel, registrationButt
  */
 export function identifierLabel(schema: IdentitySchema | undefined): UiText {
   if (!schema) return idLabel();
-  const candidates = listTraitFields(schema.schema).filter((f) => {
-    const c = f.extension?.credentials;
-    return Boolean(c?.password?.identifier || c?.webauthn?.identifier || c?.passkey?.display_name || c?.totp?.account_name || c?.code?.identifier);
-  });
-  if (candidates.length === 1 && candidates[0].title) return generatedLabel(candidates[0].title, ["traits", ...candidates[0].path].join("."));
-  return idLabel();
+  let titled = labels.get(schema);
+  if (titled === undefined) {
+    const candidates = listTraitFields(schema.schema).filter((f) => {
+      const c = f.extension?.credentials;
+      return Boolean(c?.password?.identifier || c?.webauthn?.identifier || c?.passkey?.display_name || c?.totp?.account_name || c?.code?.identifier);
+    });
+    titled = candidates.length === 1 && candidates[0].title ? { title: candidates[0].title, name: ["traits", ...candidates[0].path].join(".") } : null;
+    labels.set(schema, titled);
+  }
+  return titled ? generatedLabel(titled.title, titled.name) : idLabel();
 }
+
+/** Which trait labels the identifier, per schema (walked once per loaded schema, not per login flow). */
+const labels = new WeakMap<IdentitySchema, { title: string; name: string } | null>();
 
 export function loginNodes(schema: IdentitySchema | undefined): UiNode[] {
   return [
