@@ -46,8 +46,11 @@ const VERIFIABLE_FIELDS = `'id', a.id, 'value', a.value, 'verified', ${bool("a.v
  * SQLite renders the whole whoami answer itself: the same JSON as `sessionToJson` (keys in the same order, addresses
  * ordered by creation time then id, `verified_at` and `external_id` only when set), so the hot path parses nothing
  * and serializes nothing. Stored JSON columns are embedded as they are (`json()` only minifies). `schema_url` comes
- * from a function registered on the connection (`fn`). Aggregate `ORDER BY` needs SQLite >= 3.44 (better-sqlite3 12
- * bundles a newer one).
+ * from a function registered on the connection (`fn`). The addresses are read in order through the
+ * `(identity_id, created_at, id)` indexes (migration `20261211000001`) by an ordered sub-select that SQLite runs as a
+ * co-routine, so `json_group_array` receives them in that order without a sort per request (an aggregate `ORDER BY`
+ * would sort every time; it cost a third of the statement). The contract test in test/contract/session-repo.test.ts
+ * creates addresses out of id order and checks the order byte for byte.
  */
 const renderedSql = (fn: string) => `select s.active as active, s.expires_at as expires_at, s.identity_id as identity_id, i.state as identity_state,
   json_object(
@@ -64,12 +67,12 @@ const renderedSql = (fn: string) => `select s.active as active, s.expires_at as 
       'schema_url', ${fn}(i.schema_id),
       'state', case when i.state = 'inactive' then 'inactive' else 'active' end,
       'traits', case when i.traits is null or i.traits = 'null' then json('{}') else json(i.traits) end,
-      'verifiable_addresses', (select coalesce(json_group_array(json(case when a.verified_at is null or a.verified_at = ''
+      'verifiable_addresses', (select coalesce(json_group_array(json(x)), json('[]')) from (select case when a.verified_at is null or a.verified_at = ''
           then json_object(${VERIFIABLE_FIELDS})
-          else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end) order by a.created_at, a.id), json('[]'))
-        from identity_verifiable_addresses a where a.identity_id = i.id),
-      'recovery_addresses', (select coalesce(json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) order by r.created_at, r.id), json('[]'))
-        from identity_recovery_addresses r where r.identity_id = i.id),
+          else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end as x
+        from identity_verifiable_addresses a where a.identity_id = i.id order by a.identity_id, a.created_at, a.id)),
+      'recovery_addresses', (select coalesce(json_group_array(json(x)), json('[]')) from (select json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) as x
+        from identity_recovery_addresses r where r.identity_id = i.id order by r.identity_id, r.created_at, r.id)),
       'metadata_public', json(i.metadata_public),
       'organization_id', i.organization_id,
       'created_at', i.created_at,
