@@ -3,6 +3,7 @@ import type { Selectable } from "kysely";
 import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
+import { prepare } from "../persistence/prepared.ts";
 import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import type { Identity, RecoveryAddress, VerifiableAddress } from "../identity/identity.ts";
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
@@ -182,6 +183,25 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
     return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
   }
 
+  // Every login and registration inserts one: built and compiled once.
+  const insertStmt = prepare(db, (p) =>
+    db.insertInto("sessions").values({
+      id: p("id"),
+      identity_id: p("identity_id"),
+      token_hash: p("token_hash"),
+      logout_token_hash: p("logout_token_hash"),
+      active: p("active"),
+      aal: p("aal"),
+      authenticated_at: p("authenticated_at"),
+      issued_at: p("issued_at"),
+      expires_at: p("expires_at"),
+      authentication_methods: p("authentication_methods"),
+      devices: p("devices"),
+      created_at: p("now"),
+      updated_at: p("now"),
+    }),
+  );
+
   // SQLite files: whoami's answer rendered by SQLite on the read-only connection (see `renderedSql`).
   let renderedStmt: { get(...params: unknown[]): unknown } | undefined | null;
   function renderedStatement(): { get(...params: unknown[]): unknown } | undefined {
@@ -226,24 +246,20 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
     },
 
     async insert(session: SessionRecord, tokenHash: string, logoutTokenHash: string, now: string): Promise<void> {
-      await db
-        .insertInto("sessions")
-        .values({
-          id: session.id,
-          identity_id: session.identity_id,
-          token_hash: tokenHash,
-          logout_token_hash: logoutTokenHash,
-          active: codec.bool(session.active),
-          aal: session.aal,
-          authenticated_at: session.authenticated_at,
-          issued_at: session.issued_at,
-          expires_at: session.expires_at,
-          authentication_methods: codec.json(session.authentication_methods),
-          devices: codec.json(session.devices),
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await insertStmt.execute({
+        id: session.id,
+        identity_id: session.identity_id,
+        token_hash: tokenHash,
+        logout_token_hash: logoutTokenHash,
+        active: codec.bool(session.active),
+        aal: session.aal,
+        authenticated_at: session.authenticated_at,
+        issued_at: session.issued_at,
+        expires_at: session.expires_at,
+        authentication_methods: codec.json(session.authentication_methods),
+        devices: codec.json(session.devices),
+        now,
+      });
     },
 
     /**
