@@ -5,6 +5,7 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } f
 import type { Dialect as KyselyDialect } from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
+import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import { parseDsn } from "./dsn.ts";
 import type { Dialect, ParsedDsn } from "./dsn.ts";
 import type { DB } from "./schema.ts";
@@ -52,7 +53,8 @@ export interface CreateDatabaseOptions {
 export function createDatabase(dsn: string, opts: CreateDatabaseOptions = {}): Database {
   const parsed = parseDsn(dsn, { cwd: opts.cwd });
   const poolSize = poolSizeFor(parsed, opts.poolSize ?? 10);
-  const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError);
+  const checkpointers: Checkpointer[] = [];
+  const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError, (c) => checkpointers.push(c));
   const db = new Kysely<DB>({ dialect });
   let destroyed: Promise<void> | undefined;
   let reader: SQLite.Database | undefined;
@@ -64,6 +66,7 @@ export function createDatabase(dsn: string, opts: CreateDatabaseOptions = {}): D
       (destroyed ??= (async () => {
         reader?.close();
         reader = undefined;
+        await Promise.all(checkpointers.splice(0).map((c) => c.stop()));
         await db.destroy();
       })()),
     readConnection: file
@@ -90,10 +93,10 @@ function poolSizeFor(p: ParsedDsn, fallback: number): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-function kyselyDialect(p: ParsedDsn, poolSize: number, onIdleError?: (e: Error) => void): KyselyDialect {
+function kyselyDialect(p: ParsedDsn, poolSize: number, onIdleError?: (e: Error) => void, onCheckpointer?: (c: Checkpointer) => void): KyselyDialect {
   switch (p.dialect) {
     case "sqlite":
-      return new SqliteDialect({ database: async () => openSqlite(p) });
+      return new SqliteDialect({ database: async () => openSqlite(p, onCheckpointer) });
     case "postgres":
     {
       const pool = new pg.Pool(pgConfig(p, poolSize));
@@ -127,7 +130,7 @@ function kyselyDialect(p: ParsedDsn, poolSize: number, onIdleError?: (e: Error) 
   }
 }
 
-function openSqlite(p: ParsedDsn): SQLite.Database {
+function openSqlite(p: ParsedDsn, onCheckpointer?: (c: Checkpointer) => void): SQLite.Database {
   const filename = p.filename ?? ":memory:";
   const mode = p.params.mode;
   if (filename !== ":memory:" && mode !== "ro") mkdirSync(dirname(filename), { recursive: true });
@@ -136,6 +139,15 @@ function openSqlite(p: ParsedDsn): SQLite.Database {
   conn.pragma("synchronous = NORMAL");
   conn.pragma("foreign_keys = ON");
   conn.pragma("busy_timeout = 5000");
+  // Files: checkpoints run in a worker thread (checkpointer.ts), never inside a commit on the event loop.
+  if (filename !== ":memory:" && mode !== "ro" && onCheckpointer) {
+    conn.pragma("wal_autocheckpoint = 0");
+    onCheckpointer(
+      startCheckpointer(filename, () => {
+        if (conn.open) conn.pragma("wal_autocheckpoint = 1000");
+      }),
+    );
+  }
   return withStatementCache(conn);
 }
 
