@@ -122,11 +122,14 @@ export interface VerificationStrategy {
   populateVerification(flow: Flow): void;
   /** Sends a code / link for `email` or redeems a code; same contract as `RecoveryStrategy.recover`. */
   verify(ctx: SubmitContext): Promise<VerificationOutcome>;
-  /** Sends a message for one known address of `identity` on a new flow (post-registration, `require_verified_address`). */
-  sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }): Promise<void>;
+  /**
+   * Sends a message for one known address of `identity` on a new flow (post-registration, `require_verified_address`).
+   * `ip` is the client IP of the request it belongs to (message caps, security events); undefined without one.
+   */
+  sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }, ip: string | undefined): Promise<void>;
   /**
    * `sendFor` in two steps, for a caller's transaction (registration: the identity's insert). The message cap is asked
    * here, before any transaction, unless `allowed` carries the decision already taken for this message.
    */
-  prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, allowed?: boolean): Promise<PreparedMessage>;
+  prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, ip: string | undefined, allowed?: boolean): Promise<PreparedMessage>;
 }

@@ -19,7 +19,6 @@ import { queryParam, wantsJson, type FlowEngine } from "../engine.ts";
 import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
 import type { VerificationHooks } from "../verification/hooks.ts";
-import { withClientIp } from "../../strategies/code/sender.ts";
 
 export interface LoginHandlerDeps extends FlowDeps {
   engine: FlowEngine;
@@ -131,6 +130,5 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginHandlerDeps
   app.get("/self-service/login/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/login/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/login/flows", (req, reply) => engine.fetch("login", req, reply));
-  // The client IP travels with the request so message caps (e.g. require_verified_address mails) count per IP too.
-  app.post("/self-service/login", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
+  app.post("/self-service/login", (req, reply) => submit(req, reply));
 }

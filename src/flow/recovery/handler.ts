@@ -23,7 +23,7 @@ import { codeInvalidOrUsed, flowRetrySuccess, noStrategyFound, recoverySuccessfu
 import { errors } from "../../util/app-error.ts";
 import type { RecoveryStrategy } from "../../strategies/strategy.ts";
 import type { AddressStore } from "../../strategies/code/addresses.ts";
-import { withClientIp, type Sender } from "../../strategies/code/sender.ts";
+import type { Sender } from "../../strategies/code/sender.ts";
 import { createSecurityEvents } from "../../security/events.ts";
 import type { RedeemedLink } from "../../strategies/link/link-flows.ts";
 import { readBody, str } from "../body.ts";
@@ -273,9 +273,8 @@ export function registerRecoveryRoutes(app: FastifyInstance, deps: RecoveryHandl
   app.get("/self-service/recovery/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/recovery/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/recovery/flows", (req, reply) => fetchFlow(req, reply));
-  // The client IP travels with the request's async context to the message caps and code throttle (sender.ts).
-  app.get("/self-service/recovery", (req, reply) => withClientIp(req.ip, () => openLink(req, reply)));
-  app.post("/self-service/recovery", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
+  app.get("/self-service/recovery", (req, reply) => openLink(req, reply));
+  app.post("/self-service/recovery", (req, reply) => submit(req, reply));
 }
 
 /** Where a browser is sent for a recovery flow (exported for the admin routes). */

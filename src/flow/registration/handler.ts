@@ -29,7 +29,6 @@ import { isExpired, type Flow, type FlowType } from "../flow.ts";
 import type { RegistrationVerification, VerificationHooks } from "../verification/hooks.ts";
 import type { AfterCreate } from "../../identity/identity-service.ts";
 import { createSecurityEvents } from "../../security/events.ts";
-import { withClientIp } from "../../strategies/code/sender.ts";
 import { DuplicateRegistration, markStandIn, noticeRecipient, registrationMitigated } from "./enumeration.ts";
 
 export interface RegistrationHandlerDeps extends FlowDeps {
@@ -176,6 +175,5 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
   app.get("/self-service/registration/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/registration/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/registration/flows", (req, reply) => engine.fetch("registration", req, reply));
-  // The client IP travels with the request's async context to the message caps (strategies/code/sender.ts).
-  app.post("/self-service/registration", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
+  app.post("/self-service/registration", (req, reply) => submit(req, reply));
 }

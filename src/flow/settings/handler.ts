@@ -9,8 +9,8 @@
  *   `redirect_browser_to` (JSON) or a 303 to login `refresh=true&return_to=<settings UI>?flow=<id>` (browser forms).
  *   Success: state `success`, message 1050001, the flow (200) or a 303 to `return_to` / the method's
  *   `default_browser_return_url` / back to the settings UI. A change whose messages could not be queued answers 400
- *   with 4991001 and the flow keeps them; the next submit of the flow queues them first (`hooks.ts`). Submits run
- *   with the client IP bound (`withClientIp`), so the messages they cause count against the per-IP message cap.
+ *   with 4991001 and the flow keeps them; the next submit of the flow queues them first (`hooks.ts`). The messages a
+ *   submit causes count against the per-IP message cap: the strategies and hooks pass `req.ip` on to the sender.
  *
  * `createSettingsFlow(req, reply, {identity, session, type})` creates and stores a settings flow for an identity the
  * caller already authenticated (the recovery flow uses it after a successful recovery).
@@ -21,7 +21,6 @@ import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { Database } from "../../persistence/db.ts";
 import { sessionInactive, type SessionRecord } from "../../session/session.ts";
 import { isAppError } from "../../util/app-error.ts";
-import { withClientIp } from "../../strategies/code/sender.ts";
 import type { SettingsStrategy } from "../../strategies/strategy.ts";
 import { noStrategyFound, settingsSaved, flowExpired } from "../../ui/messages.ts";
 import { readBody, str } from "../body.ts";
@@ -257,6 +256,6 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsHandl
   app.get("/self-service/settings/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/settings/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/settings/flows", fetch);
-  app.post("/self-service/settings", (req, reply) => withClientIp(req.ip, () => submit(req, reply)));
+  app.post("/self-service/settings", (req, reply) => submit(req, reply));
   return { createSettingsFlow };
 }

@@ -11,7 +11,6 @@ import { errors } from "../../util/app-error.ts";
 import type { VerificationStrategy } from "../../strategies/strategy.ts";
 import { continueNode } from "../../strategies/code/nodes.ts";
 import { replaceNodes } from "../../strategies/code/code-flows.ts";
-import { currentClientIp, withClientIp } from "../../strategies/code/sender.ts";
 import { createSecurityEvents } from "../../security/events.ts";
 import { readBody, str } from "../body.ts";
 import { resolveReturnTo } from "../common.ts";
@@ -41,8 +40,8 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
   }
 
   /** passed_challenge: message, a link on, stored. */
-  async function complete(flow: Flow, method: string): Promise<void> {
-    events("verification_succeeded", { identity_id: flow.identity_id ?? undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
+  async function complete(req: FastifyRequest, flow: Flow, method: string): Promise<void> {
+    events("verification_succeeded", { identity_id: flow.identity_id ?? undefined, client_ip: req.ip, flow_id: flow.id, method });
     flow.state = "passed_challenge";
     flow.active = method;
     replaceNodes(flow, [continueNode(flow.return_to ?? cfg.after.default_browser_return_url ?? config.selfservice.default_browser_return_url)]);
@@ -77,7 +76,7 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
       if (flow.state === "passed_challenge") throw new FlowValidationError({ form: [flowRetrySuccess("verification")] });
       if (str(body.method) !== s.id) throw new FlowValidationError({ form: [noStrategyFound("verification")] });
       const outcome = await s.verify({ req, flow, body });
-      if (outcome.status === "verified") await complete(flow, s.id);
+      if (outcome.status === "verified") await complete(req, flow, s.id);
       else {
         flow.updated_at = clock.now().toISOString();
         await flows.update(flow);
@@ -109,7 +108,7 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
         });
         return engine.sendFlow(req, reply, fresh, 400, json);
       }
-      await complete(flow, "link");
+      await complete(req, flow, "link");
       return engine.sendFlow(req, reply, flow, 200, json);
     } catch (e) {
       return engine.sendFatal(req, reply, e, json);
@@ -119,7 +118,6 @@ export function registerVerificationRoutes(app: FastifyInstance, deps: Verificat
   app.get("/self-service/verification/browser", (req, reply) => init("browser", req, reply));
   app.get("/self-service/verification/api", (req, reply) => init("api", req, reply));
   app.get("/self-service/verification/flows", (req, reply) => engine.fetch("verification", req, reply));
-  // The client IP travels with the request's async context to the message caps and code throttle (sender.ts).
-  app.get("/self-service/verification", (req, reply) => withClientIp(req.ip, () => openLink(req, reply)));
-  app.post("/self-service/verification", (req, reply) => withClientIp(req.ip, () => handle(req, reply, readBody(req), true)));
+  app.get("/self-service/verification", (req, reply) => openLink(req, reply));
+  app.post("/self-service/verification", (req, reply) => handle(req, reply, readBody(req), true));
 }

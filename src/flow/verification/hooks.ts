@@ -13,7 +13,6 @@ import type { Transaction } from "kysely";
 import type { Logger } from "pino";
 import type { DB } from "../../persistence/schema.ts";
 import { registrationMitigated } from "../registration/enumeration.ts";
-import { withClientIp } from "../../strategies/code/sender.ts";
 import type { Identity } from "../../identity/identity.ts";
 import { AppError } from "../../util/app-error.ts";
 import type { PreparedMessage, VerificationStrategy } from "../../strategies/strategy.ts";
@@ -73,12 +72,13 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
   const cfg = config.selfservice.flows.verification;
   const strategy = deps.strategies.find((s) => s.id === cfg.use);
 
-  async function start(req: FastifyRequest, reply: FastifyReply | undefined, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
+  /** `ip`: the client IP of the request the message belongs to (message caps, security events). */
+  async function start(req: FastifyRequest, reply: FastifyReply | undefined, ip: string | undefined, type: FlowType, returnTo: string | undefined, identity: Identity, address: { id: string; value: string }) {
     if (!strategy) throw new Error("unreachable: no verification strategy");
     // Without a reply the flow is out of band: bound to no browser, no cookie set.
     const vf = await engine.create("verification", type, req, reply, { returnTo, populate: (f) => strategy.populateVerification(f) });
     // `sendFor` moves the new flow to `sent_email` (code entry form): store that form.
-    await strategy.sendFor(vf, identity, address);
+    await strategy.sendFor(vf, identity, address, ip);
     await flows.update(vf);
     const url = withParam(cfg.ui_url, "flow", vf.id);
     return { flow: vf, url, continueWith: { action: "show_verification_ui", flow: { id: vf.id, verifiable_address: address.value, url } } };
@@ -102,7 +102,7 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
           reused?.flow ??
           (await engine.create("verification", flow.type, req, reply, { returnTo: flow.return_to, store: false, populate: (f) => strategy.populateVerification(f) }));
         // Moves the flow to `sent_email` (code entry form) in memory: stored so by `write`.
-        const message = await strategy.prepareFor(vf, identity, a, reused?.allowed);
+        const message = await strategy.prepareFor(vf, identity, a, req.ip, reused?.allowed);
         entries.push({ address: a.value, flow: vf, allowed: message.allowed });
         messages.push({ flow: vf, message });
       }
@@ -140,26 +140,25 @@ export function createVerificationHooks(deps: Pick<FlowDeps, "config" | "flows">
       // change) hold a login; an operator's import or admin create (`pending`) signs in as in Kratos.
       const first = identity.verifiable_addresses.find((a) => a.via === "email" && a.status === "sent");
       if (!first || !strategy) return undefined;
-      // Runs after the response, outside the request's async context: the client IP is bound again for the caps. A
-      // random delay keeps its database work off this request's heels, where a client timing answers could see it.
+      // Runs after the response: the client IP is read now, while the request is live, and handed to the message
+      // caps. A random delay keeps its database work off this request's heels, where a client timing answers could see it.
       const ip = req.ip;
-      return () =>
-        withClientIp(ip, async () => {
-          await new Promise((r) => setTimeout(r, HELD_NOTICE_DELAY_MS + Math.random() * HELD_NOTICE_JITTER_MS));
-          try {
-            await start(req, undefined, "browser", undefined, identity, first);
-          } catch (e) {
-            // The owner can still ask for a verification message themselves.
-            deps.logger?.warn({ err: (e as Error).message, identity_id: identity.id }, "verification notice for a held login failed");
-          }
-        });
+      return async () => {
+        await new Promise((r) => setTimeout(r, HELD_NOTICE_DELAY_MS + Math.random() * HELD_NOTICE_JITTER_MS));
+        try {
+          await start(req, undefined, ip, "browser", undefined, identity, first);
+        } catch (e) {
+          // The owner can still ask for a verification message themselves.
+          deps.logger?.warn({ err: (e as Error).message, identity_id: identity.id }, "verification notice for a held login failed");
+        }
+      };
     },
 
     async requireVerified(req, reply, flow, identity) {
       if (identity.verifiable_addresses.some((a) => a.verified)) return undefined;
       const first = identity.verifiable_addresses.find((a) => a.via === "email");
       if (!first || !cfg.enabled || !strategy) return { error: addressNotVerifiedError([]), url: cfg.ui_url };
-      const started = await start(req, reply, flow.type, flow.return_to, identity, first);
+      const started = await start(req, reply, req.ip, flow.type, flow.return_to, identity, first);
       return { error: addressNotVerifiedError([started.continueWith]), url: started.url };
     },
   };

@@ -21,7 +21,7 @@ import type { AddressStore } from "./addresses.ts";
 import type { CodeKind, CodeRow, CodeStore, Q } from "./code-store.ts";
 import { present, readCode, readEmail } from "./input.ts";
 import { codeEntryNodes, emailNodes } from "./nodes.ts";
-import type { Sender } from "./sender.ts";
+import type { ClientIp, Sender } from "./sender.ts";
 
 export interface CodeFlowsDeps {
   codes: CodeStore;
@@ -59,18 +59,18 @@ const rememberAddress = (flow: Flow, address: string): void => {
  * in the transaction of what the code proves), or throws after counting the failure. Every submission takes one of
  * the flow's `max_submissions` before the code is compared (refused once they are used up, concurrent requests
  * included). With `guard`, guesses are also throttled per address (brute-force protection, on top of
- * `max_submissions`): checked before the code is compared, counted after.
+ * `max_submissions`): checked before the code is compared, counted after, against the guard's client `ip`.
  */
 export async function matchSubmittedCode(
   codes: CodeStore,
   flow: Flow,
   kind: Extract<CodeKind, "recovery" | "verification">,
   body: Record<string, unknown>,
-  guard?: { sender: Pick<Sender, "checkGuess" | "guessFailed" | "guessSucceeded">; address: string },
+  guard?: { sender: Pick<Sender, "checkGuess" | "guessFailed" | "guessSucceeded">; address: string; ip: ClientIp },
 ): Promise<CodeRow> {
   if (await codes.exhausted(flow)) throw submittedTooOften();
   const c = readCode(body);
-  if (guard) await guard.sender.checkGuess(flow, kind, guard.address);
+  if (guard) await guard.sender.checkGuess(flow, kind, guard.address, guard.ip);
   if (!(await codes.takeSubmission(flow))) throw submittedTooOften();
   const row = c.ok ? await codes.findCode(flow.id, kind, c.code) : undefined;
   if (row) {
@@ -78,7 +78,7 @@ export async function matchSubmittedCode(
     return row;
   }
   await codes.recordFailure(flow, kind);
-  await guard?.sender.guessFailed(flow, kind, guard.address);
+  await guard?.sender.guessFailed(flow, kind, guard.address, guard.ip);
   throw wrongCode(kind, !c.ok);
 }
 
@@ -89,11 +89,11 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
     populateRecovery(flow: Flow) {
       flow.ui.nodes.push(...emailNodes("code", undefined, continueLabel()));
     },
-    async recover({ flow, body }: SubmitContext) {
+    async recover({ req, flow, body }: SubmitContext) {
       if (await codes.exhausted(flow)) throw submittedTooOften();
       if (present(body.email)) {
         const email = readEmail(body);
-        await sender.sendRecovery(flow, "code", email);
+        await sender.sendRecovery(flow, "code", email, req.ip);
         rememberAddress(flow, email);
         flow.state = "sent_email";
         flow.active = "code";
@@ -102,7 +102,7 @@ export function createCodeRecovery(deps: CodeFlowsDeps) {
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await matchSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow) });
+      const row = await matchSubmittedCode(codes, flow, "recovery", body, { sender, address: codeAddressOf(flow), ip: req.ip });
       const identity = await repo.get(row.identity_id);
       if (!identity) throw wrongCode("recovery");
       // Not spent yet: the recovery handler spends it in the transaction that queues `recovery_used`. A concurrent
@@ -132,16 +132,16 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
     populateVerification(flow: Flow) {
       flow.ui.nodes.push(...emailNodes("code", undefined, submitLabel()));
     },
-    async verify({ flow, body }: SubmitContext) {
+    async verify({ req, flow, body }: SubmitContext) {
       if (await codes.exhausted(flow)) throw submittedTooOften();
       if (present(body.email)) {
         const email = readEmail(body);
-        await sender.sendVerification(flow, "code", email);
+        await sender.sendVerification(flow, "code", email, req.ip);
         markSent(flow, email);
         return { status: "sent" as const };
       }
       if (flow.state !== "sent_email") throw new FlowValidationError({ nodes: { email: [requiredProperty("email")] } });
-      const row = await matchSubmittedCode(codes, flow, "verification", body, { sender, address: codeAddressOf(flow) });
+      const row = await matchSubmittedCode(codes, flow, "verification", body, { sender, address: codeAddressOf(flow), ip: req.ip });
       // The code is spent and the address verified together, or neither (a concurrent submit spent it first).
       const spent = await codes.transaction(async (trx) => {
         if (!(await codes.spend(trx, row))) return false;
@@ -152,12 +152,12 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
       flow.identity_id = row.identity_id;
       return { status: "verified" as const };
     },
-    async sendFor(flow: Flow, identity, address) {
-      await sender.sendVerificationFor(flow, "code", identity, address);
+    async sendFor(flow: Flow, identity, address, ip) {
+      await sender.sendVerificationFor(flow, "code", identity, address, ip);
       markSent(flow, address.value);
     },
-    async prepareFor(flow: Flow, identity, address, allowed) {
-      const prepared = await sender.prepareVerificationFor(flow, "code", identity, address, allowed);
+    async prepareFor(flow: Flow, identity, address, ip, allowed) {
+      const prepared = await sender.prepareVerificationFor(flow, "code", identity, address, ip, allowed);
       markSent(flow, address.value);
       return prepared;
     },

@@ -62,7 +62,7 @@ export function createCodeLogin(deps: CodeLoginDeps) {
     if (!identity && !config.security.account_enumeration.mitigate) throw new FlowValidationError({ form: [noCodeUser()] });
     // Over the per-address / per-IP message cap the answer stays the same and nothing is sent (the earlier code,
     // if any, keeps working). The cap never looks at the account, so both branches behave alike.
-    if (await allowMessage(address, ip)) await sender.sendLogin(flow, address, identity);
+    if (await allowMessage(address, ip)) await sender.sendLogin(flow, address, identity, ip);
     flow.internal.code = { address } satisfies LoginState;
     flow.state = "sent_email";
     flow.active = "code";

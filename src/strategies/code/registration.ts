@@ -90,7 +90,7 @@ export function createCodeRegistration(deps: CodeRegistrationDeps) {
     const taken = (await repo.list({ pageSize: 1, credentialsIdentifier: address })).length > 0;
     if (taken && !config.security.account_enumeration.mitigate) throw new FlowValidationError({ form: [duplicateCredentials()] });
     if (taken) events?.("registration_duplicate", { client_ip: ip, flow_id: flow.id, method: "code" });
-    if (await allowMessage(address, ip)) await sender.sendRegistration(flow, address, taken, traits);
+    if (await allowMessage(address, ip)) await sender.sendRegistration(flow, address, taken, traits, ip);
     flow.internal.code = { address, traits: canonical(traits) } satisfies RegistrationState;
     flow.state = "sent_email";
     flow.active = "code";

@@ -11,8 +11,9 @@
  * Message caps (brute-force protection, `security.brute_force.messages`): before queueing, every recovery and
  * verification message asks `throttle.allowMessage(address, ip)` (code login and registration ask it themselves before
  * calling `sendLogin` / `sendRegistration`); beyond the cap the code row is still written (same work, same answer) but no
- * message is queued. The client IP comes from the request's async context (`withClientIp`, set by the flow handlers);
- * without one the per-IP cap counts per address.
+ * message is queued. The client IP is an explicit argument of every function that sends, caps or logs (`ip`, the
+ * request's `req.ip`, passed down by the flow handlers and strategies); without one (undefined: no request) the
+ * per-IP cap counts per address.
  *
  * A registration stand-in (`flow/registration/enumeration.ts`) handed to `sendVerificationFor` gets a code row that
  * can never be redeemed and one `registration_attempt` notice to the existing account instead of a code.
@@ -21,7 +22,6 @@
  * `guessSucceeded`, per flow kind and address) and `clearThrottle` for a completed recovery, because it is the one
  * object of the code methods that the composition root's throttle reaches.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Config } from "../../config/config.ts";
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { Identity } from "../../identity/identity.ts";
@@ -56,15 +56,8 @@ export interface SenderDeps {
   events?: SecurityEvents;
 }
 
-const clientIps = new AsyncLocalStorage<string>();
-
-/** Runs `fn` with `ip` as the client IP of every message it sends (the flow handlers wrap their submits in it). */
-export function withClientIp<T>(ip: string, fn: () => T): T {
-  return clientIps.run(ip, fn);
-}
-
-/** The client IP of the current request, if a handler set one. */
-export const currentClientIp = (): string | undefined => clientIps.getStore();
+/** The client IP of the request a message or guess belongs to; undefined without a request (admin API, CLI). */
+export type ClientIp = string | undefined;
 
 /** What templates may show of an identity: id and traits (never credentials or admin metadata). */
 const identityData = (i: Identity | undefined) => (i ? { id: i.id, traits: i.traits, metadata_public: i.metadata_public ?? null } : undefined);
@@ -81,16 +74,15 @@ export function createSender(deps: SenderDeps) {
   const { throttle, events } = deps;
 
   /** The message cap for `address` (counted before the transaction; both branches ask, whatever they send). */
-  async function allow(flow: Flow, address: string): Promise<boolean> {
+  async function allow(flow: Flow, address: string, ip: ClientIp): Promise<boolean> {
     if (!throttle) return true;
-    const ip = currentClientIp();
     if (await throttle.allowMessage(address, ip ?? `unbound:${address}`)) return true;
     events?.("message_capped", { client_ip: ip, flow_id: flow.id, reason: flow.kind });
     return false;
   }
 
-  const notice = (flow: Flow, template: string, identityId?: string) =>
-    events?.("enumeration_notice_sent", { identity_id: identityId, client_ip: currentClientIp(), flow_id: flow.id, reason: template });
+  const notice = (flow: Flow, ip: ClientIp, template: string, identityId?: string) =>
+    events?.("enumeration_notice_sent", { identity_id: identityId, client_ip: ip, flow_id: flow.id, reason: template });
 
   /**
    * The unknown branch without `notify_unknown_recipients`: renders and writes the notice like a real one and deletes
@@ -111,13 +103,13 @@ export function createSender(deps: SenderDeps) {
    * stores the code row, the message and the address's `sent` status with the caller's `q`, `done` logs the notice
    * after the commit.
    */
-  async function prepareVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }, allowed?: boolean) {
+  async function prepareVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }, ip: ClientIp, allowed?: boolean) {
     const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
     // A registration stand-in: the row cannot be redeemed (no identity), the owner is told instead; the address
     // update touches no row (the stand-in's address id exists nowhere) but costs the same statement.
     const standIn = standInNotice(identity);
     const recipient = standIn?.recipient ?? address.value;
-    const ok = allowed ?? (await allow(flow, recipient));
+    const ok = allowed ?? (await allow(flow, recipient, ip));
     return {
       allowed: ok,
       async write(trx: Q): Promise<void> {
@@ -127,20 +119,20 @@ export function createSender(deps: SenderDeps) {
         await addresses.markSent(address.id, deps.clock.now(), trx);
       },
       done(): void {
-        if (ok && standIn) notice(flow, "registration_attempt");
+        if (ok && standIn) notice(flow, ip, "registration_attempt");
       },
     };
   }
 
   return {
     /** Recovery by email: a code (`recovery_code`) or link (`recovery`); unknown: `recovery_unknown` if configured. */
-    async sendRecovery(flow: Flow, method: CodeMethod, email: string): Promise<void> {
+    async sendRecovery(flow: Flow, method: CodeMethod, email: string, ip: ClientIp): Promise<void> {
       const addr = await addresses.findRecovery(email);
       const identity = await loadIdentity(addr?.identity_id);
       const known = addr !== undefined && identity !== undefined;
       const secret = method === "code" ? newCode(CODE_DIGITS.recovery) : newLinkToken();
-      const allowed = await allow(flow, email);
-      events?.("recovery_requested", { identity_id: known ? identity.id : undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
+      const allowed = await allow(flow, email, ip);
+      events?.("recovery_requested", { identity_id: known ? identity.id : undefined, client_ip: ip, flow_id: flow.id, method });
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "recovery", method, secret, identityId: known ? identity.id : null, address: email, addressId: addr?.id ?? null });
         if (!allowed) return;
@@ -151,19 +143,19 @@ export function createSender(deps: SenderDeps) {
           await courier.enqueue(trx, { template_type: method === "code" ? "recovery_code" : "recovery", recipient: email, data });
         } else if (flowsCfg.recovery.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "recovery_unknown", recipient: email, data: { to: email } });
-          notice(flow, "recovery_unknown");
+          notice(flow, ip, "recovery_unknown");
         } else await shadow(trx, "recovery_unknown", email);
       });
     },
 
     /** Verification by email: a code (`verification_code`, with a link carrying it) or a link (`verification`). */
-    async sendVerification(flow: Flow, method: CodeMethod, email: string): Promise<void> {
+    async sendVerification(flow: Flow, method: CodeMethod, email: string, ip: ClientIp): Promise<void> {
       const addr = await addresses.findVerifiable(email);
       const identity = await loadIdentity(addr?.identity_id);
       const known = addr !== undefined && identity !== undefined;
       const secret = method === "code" ? newCode(CODE_DIGITS.verification) : newLinkToken();
-      const allowed = await allow(flow, email);
-      events?.("verification_requested", { identity_id: known ? identity.id : undefined, client_ip: currentClientIp(), flow_id: flow.id, method });
+      const allowed = await allow(flow, email, ip);
+      events?.("verification_requested", { identity_id: known ? identity.id : undefined, client_ip: ip, flow_id: flow.id, method });
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "verification", method, secret, identityId: known ? identity.id : null, address: email, addressId: addr?.id ?? null });
         if (!allowed) return;
@@ -172,14 +164,14 @@ export function createSender(deps: SenderDeps) {
           await addresses.markSent(addr.id, deps.clock.now(), trx);
         } else if (flowsCfg.verification.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "verification_unknown", recipient: email, data: { to: email } });
-          notice(flow, "verification_unknown");
+          notice(flow, ip, "verification_unknown");
         } else await shadow(trx, "verification_unknown", email);
       });
     },
 
     /** Verification of a known address of a known identity (after registration, `require_verified_address`). */
-    async sendVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }): Promise<void> {
-      const prepared = await prepareVerificationFor(flow, method, identity, address);
+    async sendVerificationFor(flow: Flow, method: CodeMethod, identity: Identity, address: { id: string; value: string }, ip: ClientIp): Promise<void> {
+      const prepared = await prepareVerificationFor(flow, method, identity, address, ip);
       await database.db.transaction().execute((trx) => prepared.write(trx));
       prepared.done();
     },
@@ -190,14 +182,14 @@ export function createSender(deps: SenderDeps) {
      * Code login. `identity` is the owner of the submitted identifier (or undefined). Unknown addresses get a row too
      * and, with enumeration mitigation on, a `login_unknown` notice.
      */
-    async sendLogin(flow: Flow, address: string, identity: Identity | undefined): Promise<void> {
+    async sendLogin(flow: Flow, address: string, identity: Identity | undefined, ip: ClientIp): Promise<void> {
       const secret = newCode(CODE_DIGITS.login);
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "login", method: "code", secret, identityId: identity?.id ?? null, address });
         if (identity) await courier.enqueue(trx, { template_type: "login_code", recipient: address, data: { to: address, login_code: secret, identity: identityData(identity) } });
         else if (config.security.account_enumeration.mitigate) {
           await courier.enqueue(trx, { template_type: "login_unknown", recipient: address, data: { to: address } });
-          notice(flow, "login_unknown");
+          notice(flow, ip, "login_unknown");
         }
       });
     },
@@ -207,14 +199,14 @@ export function createSender(deps: SenderDeps) {
      * `registration_attempt` notice instead (mitigation on), so the answer cannot tell them apart and nobody can
      * finish the registration. The row of a free address carries the pseudo identity id "registration".
      */
-    async sendRegistration(flow: Flow, address: string, taken: boolean, traits: Record<string, unknown>): Promise<void> {
+    async sendRegistration(flow: Flow, address: string, taken: boolean, traits: Record<string, unknown>, ip: ClientIp): Promise<void> {
       const secret = newCode(CODE_DIGITS.registration);
       await database.db.transaction().execute(async (trx) => {
         await codes.issue(trx, { flowId: flow.id, kind: "registration", method: "code", secret, identityId: taken ? null : REGISTRATION_PSEUDO_ID, address });
         if (!taken) await courier.enqueue(trx, { template_type: "registration_code", recipient: address, data: { to: address, registration_code: secret, traits } });
         else {
           await courier.enqueue(trx, { template_type: "registration_attempt", recipient: address, data: { to: address } });
-          notice(flow, "registration_attempt");
+          notice(flow, ip, "registration_attempt");
         }
       });
     },
@@ -230,23 +222,22 @@ export function createSender(deps: SenderDeps) {
      * Before redeeming a `kind` code sent to `address`: throws the 429 `FlowValidationError` (4990001/4990002,
      * Retry-After) while that address's guesses are throttled. Never looks an account up.
      */
-    async checkGuess(flow: Flow, kind: CodeKind, address: string): Promise<void> {
+    async checkGuess(flow: Flow, kind: CodeKind, address: string, ip: ClientIp): Promise<void> {
       if (!throttle) return;
-      const ip = currentClientIp() ?? `unbound:${address}`;
       try {
-        await throttle.check(guessKey(kind, address), ip);
+        await throttle.check(guessKey(kind, address), ip ?? `unbound:${address}`);
       } catch (e) {
         const message = throttleUiMessage(e);
         if (!message || !isThrottleError(e)) throw e;
-        events?.("code_throttled", { client_ip: currentClientIp(), flow_id: flow.id, reason: kind });
+        events?.("code_throttled", { client_ip: ip, flow_id: flow.id, reason: kind });
         throw new FlowValidationError({ form: [message], status: e.code, headers: e.headers });
       }
     },
 
     /** After a wrong `kind` code for `address` (also counted against the flow's `max_submissions`). */
-    async guessFailed(flow: Flow, kind: CodeKind, address: string): Promise<void> {
-      events?.("code_failed", { client_ip: currentClientIp(), flow_id: flow.id, reason: kind });
-      await throttle?.failed(guessKey(kind, address), currentClientIp() ?? `unbound:${address}`, { flow_id: flow.id });
+    async guessFailed(flow: Flow, kind: CodeKind, address: string, ip: ClientIp): Promise<void> {
+      events?.("code_failed", { client_ip: ip, flow_id: flow.id, reason: kind });
+      await throttle?.failed(guessKey(kind, address), ip ?? `unbound:${address}`, { flow_id: flow.id });
     },
 
     /** After a correct `kind` code for `address`: its guess counter starts over. */

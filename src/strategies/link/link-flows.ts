@@ -13,7 +13,7 @@ import type { CodeStore, Q } from "../code/code-store.ts";
 import { replaceNodes, submittedTooOften } from "../code/code-flows.ts";
 import { readEmail } from "../code/input.ts";
 import { emailNodes } from "../code/nodes.ts";
-import type { Sender } from "../code/sender.ts";
+import type { ClientIp, Sender } from "../code/sender.ts";
 
 export interface LinkFlowsDeps {
   codes: CodeStore;
@@ -41,10 +41,10 @@ export function createLinkRecovery(deps: LinkFlowsDeps) {
     populateRecovery(flow: Flow) {
       flow.ui.nodes.push(...emailNodes("link", undefined, submitLabel()));
     },
-    async recover({ flow, body }: SubmitContext) {
+    async recover({ req, flow, body }: SubmitContext) {
       if (await codes.exhausted(flow)) throw submittedTooOften();
       const email = readEmail(body);
-      await sender.sendRecovery(flow, "link", email);
+      await sender.sendRecovery(flow, "link", email, req.ip);
       flow.state = "sent_email";
       flow.active = "link";
       replaceNodes(flow, emailNodes("link", email, submitLabel()));
@@ -73,18 +73,18 @@ export function createLinkVerification(deps: LinkFlowsDeps) {
     populateVerification(flow: Flow) {
       flow.ui.nodes.push(...emailNodes("link", undefined, submitLabel()));
     },
-    async verify({ flow, body }: SubmitContext) {
+    async verify({ req, flow, body }: SubmitContext) {
       const email = readEmail(body);
-      await sender.sendVerification(flow, "link", email);
+      await sender.sendVerification(flow, "link", email, req.ip);
       markSent(flow, email);
       return { status: "sent" as const };
     },
-    async sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }) {
-      await sender.sendVerificationFor(flow, "link", identity, address);
+    async sendFor(flow: Flow, identity: Identity, address: { id: string; value: string }, ip: ClientIp) {
+      await sender.sendVerificationFor(flow, "link", identity, address, ip);
       markSent(flow, address.value);
     },
-    async prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, allowed?: boolean) {
-      const prepared = await sender.prepareVerificationFor(flow, "link", identity, address, allowed);
+    async prepareFor(flow: Flow, identity: Identity, address: { id: string; value: string }, ip: ClientIp, allowed?: boolean) {
+      const prepared = await sender.prepareVerificationFor(flow, "link", identity, address, ip, allowed);
       markSent(flow, address.value);
       return prepared;
     },
