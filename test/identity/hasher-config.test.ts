@@ -65,5 +65,11 @@ describe("hasher bounds from the config", () => {
     const { config } = await load({ max_queue_wait: "250ms", argon2: { max_concurrency: 3 } });
     assert.equal((config.hashers as { max_queue_wait?: number }).max_queue_wait, 250);
     assert.equal((config.hashers.argon2 as { max_concurrency?: number }).max_concurrency, 3);
+    // thread_nice: 19 unless configured, 0..19 only.
+    const plain = await loadConfig({ overrides: { ...baseTestConfig("memory"), hashers: undefined }, env: {}, dev: false });
+    assert.equal(plain.config.hashers.thread_nice, 19);
+    await assert.rejects(load({ thread_nice: 20 }), /\/hashers\/thread_nice/);
+    await assert.rejects(load({ thread_nice: -1 }), /\/hashers\/thread_nice/);
+    assert.equal((await load({ thread_nice: 5 })).config.hashers.thread_nice, 5);
   });
 });
