@@ -1,5 +1,6 @@
 import { CompiledQuery } from "kysely";
 import type { Selectable } from "kysely";
+import type SQLite from "better-sqlite3";
 import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
@@ -44,47 +45,47 @@ const bool = (col: string) => `json(case when ${col} then 'true' else 'false' en
 const VERIFIABLE_FIELDS = `'id', a.id, 'value', a.value, 'verified', ${bool("a.verified")}, 'via', a.via, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at`;
 
 /**
- * SQLite renders the whole whoami answer itself: the same JSON as `sessionToJson` (keys in the same order, addresses
- * ordered by creation time then id, `verified_at` and `external_id` only when set), so the hot path parses nothing
- * and serializes nothing. Stored JSON columns are embedded as they are (`json()` only minifies). `schema_url` comes
- * from a function registered on the connection (`fn`). The addresses are read in order through the
- * `(identity_id, created_at, id)` indexes (migration `20261211000001`) by an ordered sub-select that SQLite runs as a
- * co-routine, so `json_group_array` receives them in that order without a sort per request (an aggregate `ORDER BY`
- * would sort every time; it cost a third of the statement). The contract test in test/contract/session-repo.test.ts
- * creates addresses out of id order and checks the order byte for byte.
+ * SQLite reads whoami's answer in pieces ready to be joined: the session and identity columns as stored (the JSON
+ * columns are JSON text written by `JSON.stringify`, embedded as they are) and the two address arrays rendered by SQLite
+ * (`json_object` per row, `verified_at` only when set). `renderRow` joins them into exactly the JSON of
+ * `sessionToJson` (same keys, same order), so the hot path parses nothing and builds no objects. The addresses are read
+ * in order through the `(identity_id, created_at, id)` indexes (migration `20261211000001`) by an ordered sub-select
+ * that SQLite runs as a co-routine, so `json_group_array` receives them in that order without a sort per request (an
+ * aggregate `ORDER BY` would sort every time; it cost a third of the statement). The contract test in
+ * test/contract/session-repo.test.ts creates addresses out of id order and checks the answer byte for byte.
  */
-const renderedSql = (fn: string) => `select s.active as active, s.expires_at as expires_at, s.identity_id as identity_id, i.state as identity_state,
-  json_object(
-    'id', s.id,
-    'active', ${bool("s.active")},
-    'expires_at', s.expires_at,
-    'authenticated_at', s.authenticated_at,
-    'authenticator_assurance_level', s.aal,
-    'authentication_methods', coalesce(json(s.authentication_methods), json('[]')),
-    'issued_at', s.issued_at,
-    'identity', json_patch(json_object(
-      'id', i.id,
-      'schema_id', i.schema_id,
-      'schema_url', ${fn}(i.schema_id),
-      'state', case when i.state = 'inactive' then 'inactive' else 'active' end,
-      'traits', case when i.traits is null or i.traits = 'null' then json('{}') else json(i.traits) end,
-      'verifiable_addresses', (select coalesce(json_group_array(json(x)), json('[]')) from (select case when a.verified_at is null or a.verified_at = ''
-          then json_object(${VERIFIABLE_FIELDS})
-          else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end as x
-        from identity_verifiable_addresses a where a.identity_id = i.id order by a.identity_id, a.created_at, a.id)),
-      'recovery_addresses', (select coalesce(json_group_array(json(x)), json('[]')) from (select json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) as x
-        from identity_recovery_addresses r where r.identity_id = i.id order by r.identity_id, r.created_at, r.id)),
-      'metadata_public', json(i.metadata_public),
-      'organization_id', i.organization_id,
-      'created_at', i.created_at,
-      'updated_at', i.updated_at
-    ), case when i.external_id is null then '{}' else json_object('external_id', i.external_id) end),
-    'devices', coalesce(json(s.devices), json('[]'))
-  ) as body
+const RENDERED_SQL = `select s.id, s.active, s.expires_at, s.authenticated_at, s.aal, s.authentication_methods, s.issued_at, s.devices,
+  s.identity_id, i.schema_id, i.state, i.traits, i.metadata_public, i.organization_id, i.external_id, i.created_at, i.updated_at,
+  (select coalesce(json_group_array(json(x)), '[]') from (select case when a.verified_at is null or a.verified_at = ''
+      then json_object(${VERIFIABLE_FIELDS})
+      else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end as x
+    from identity_verifiable_addresses a where a.identity_id = i.id order by a.identity_id, a.created_at, a.id)),
+  (select coalesce(json_group_array(json(x)), '[]') from (select json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) as x
+    from identity_recovery_addresses r where r.identity_id = i.id order by r.identity_id, r.created_at, r.id))
 from sessions s join identities i on i.id = s.identity_id
 where s.token_hash = ?`;
 
-let renderedFunctions = 0;
+type RenderedRow = [
+  id: string, active: unknown, expires_at: string, authenticated_at: string, aal: string, methods: string | null, issued_at: string, devices: string | null,
+  identity_id: string, schema_id: string, state: string, traits: string | null, metadata_public: string | null, organization_id: string | null,
+  external_id: string | null, created_at: string, updated_at: string, verifiable: string, recovery: string,
+];
+
+const q = JSON.stringify;
+const jsonText = (v: string | null, empty: string): string => (v === null || v === "" || v === "null" ? empty : v);
+
+function renderRow(r: RenderedRow, schemaUrl: string): string {
+  const external = r[14] === null || r[14] === undefined ? "" : `,"external_id":${q(r[14])}`;
+  return (
+    `{"id":${q(r[0])},"active":${codec.toBool(r[1]) ? "true" : "false"},"expires_at":${q(r[2])},"authenticated_at":${q(r[3])},` +
+    `"authenticator_assurance_level":${q(r[4])},"authentication_methods":${jsonText(r[5], "[]")},"issued_at":${q(r[6])},` +
+    `"identity":{"id":${q(r[8])},"schema_id":${q(r[9])},"schema_url":${q(schemaUrl)},"state":${r[10] === "inactive" ? '"inactive"' : '"active"'},` +
+    `"traits":${jsonText(r[11], "{}")},"verifiable_addresses":${r[17]},"recovery_addresses":${r[18]},` +
+    `"metadata_public":${jsonText(r[12], "null")},"organization_id":${q(r[13] ?? null)},"created_at":${q(r[15])},"updated_at":${q(r[16])}${external}},` +
+    `"devices":${jsonText(r[7], "[]")}}`
+  );
+}
+
 
 function toSession(r: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -202,26 +203,23 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
     }),
   );
 
-  // SQLite files: whoami's answer rendered by SQLite on the read-only connection (see `renderedSql`).
-  let renderedStmt: { get(...params: unknown[]): unknown } | undefined | null;
-  function renderedStatement(): { get(...params: unknown[]): unknown } | undefined {
+  // SQLite files: whoami's answer read in renderable pieces on the read-only connection (see `RENDERED_SQL`).
+  let renderedStmt: SQLite.Statement | undefined | null;
+  const urls = new Map<string, string>();
+  const schemaUrlOf = (id: string): string => {
+    let u = urls.get(id);
+    if (u === undefined) {
+      if (urls.size >= 1000) urls.clear();
+      u = (opts.schemaUrl as (id: string) => string)(id);
+      urls.set(id, u);
+    }
+    return u;
+  };
+  function renderedStatement(): SQLite.Statement | undefined {
     if (renderedStmt !== undefined) return renderedStmt ?? undefined;
     const conn = opts.schemaUrl && database.readConnection ? database.readConnection() : undefined;
-    if (!conn || !opts.schemaUrl) return undefined;
-    const schemaUrl = opts.schemaUrl;
-    const fn = `tessera_schema_url_${++renderedFunctions}`;
-    const urls = new Map<string, string>();
-    conn.function(fn, { deterministic: true }, (id: unknown) => {
-      const key = String(id);
-      let u = urls.get(key);
-      if (u === undefined) {
-        if (urls.size >= 1000) urls.clear();
-        u = schemaUrl(key);
-        urls.set(key, u);
-      }
-      return u;
-    });
-    renderedStmt = conn.prepare(renderedSql(fn));
+    if (!conn) return undefined;
+    renderedStmt = conn.prepare(RENDERED_SQL).raw(true);
     return renderedStmt;
   }
 
@@ -234,14 +232,14 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
     renderedByTokenHash(tokenHash: string): RenderedSession | undefined | null {
       const stmt = renderedStatement();
       if (!stmt) return null;
-      const r = stmt.get(tokenHash) as { active: unknown; expires_at: string; identity_id: string; identity_state: string; body: string } | undefined;
+      const r = stmt.get(tokenHash) as RenderedRow | undefined;
       if (!r) return undefined;
       return {
-        active: codec.toBool(r.active),
-        expires_at: r.expires_at,
-        identity_id: r.identity_id,
-        identity_state: r.identity_state === "inactive" ? "inactive" : "active",
-        body: r.body,
+        active: codec.toBool(r[1]),
+        expires_at: r[2],
+        identity_id: r[8],
+        identity_state: r[10] === "inactive" ? "inactive" : "active",
+        body: renderRow(r, schemaUrlOf(r[9])),
       };
     },
 
