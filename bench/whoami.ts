@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/whoami.ts [--duration <seconds per measurement, default 5>] [--rounds <n, default 2>]
  *                                     [--dedicated-memory <size, e.g. 19MiB: one hash at a time>]
+ *                                     [--thread-nice <0..19: hashers.thread_nice, default 19>]
  *                                     [--scenario <n: run only scenario n below>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
@@ -139,7 +140,11 @@ export const scenarios: Scenario[] = [whoamiVsBare, whoamiUnderFlows];
 /** Child: the whole app with one identity holding 2001 sessions (one token for the bench), and the bare route. */
 async function setup() {
   const dedicated = arg("--dedicated-memory");
-  const bench = await startBenchApp(dedicated ? { hashers: { argon2: { dedicated_memory: dedicated } } } : {});
+  const nice = arg("--thread-nice");
+  const hashers: Record<string, unknown> = {};
+  if (dedicated) hashers.argon2 = { dedicated_memory: dedicated };
+  if (nice !== undefined) hashers.thread_nice = Number(nice);
+  const bench = await startBenchApp(Object.keys(hashers).length ? { hashers } : {});
   const { identities, sessions } = bench.app.deps;
   const identity = await identities.create({
     schema_id: "default",
