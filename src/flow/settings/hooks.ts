@@ -26,6 +26,7 @@ import { FlowValidationError } from "../errors.ts";
 import type { Flow } from "../flow.ts";
 import { createSecurityEvents } from "../../security/events.ts";
 import { messagesNotQueued } from "./errors.ts";
+import { markStandIn, standInNotice } from "../registration/enumeration.ts";
 
 /** The slice of the courier the settings flow uses (`src/courier/courier.ts`). */
 export interface CourierPort {
@@ -186,7 +187,11 @@ export function verifierFromHooks(hooks: {
 }): AddressVerifier {
   return {
     async start(req, reply, flow, identity, address) {
-      const started = await hooks.afterRegistration(req, reply, flow, { ...identity, verifiable_addresses: [address] });
+      const one = { ...identity, verifiable_addresses: [address] };
+      // A stand-in (a change to a taken address, profile-strategy.ts) stays one through the copy.
+      const standIn = standInNotice(identity);
+      if (standIn) markStandIn(one, standIn.recipient);
+      const started = await hooks.afterRegistration(req, reply, flow, one);
       return started[0];
     },
   };

@@ -24,6 +24,7 @@
 import type { Config } from "../../config/config.ts";
 import type { Flow } from "../../flow/flow.ts";
 import { FlowValidationError } from "../../flow/errors.ts";
+import { markStandIn } from "../../flow/registration/enumeration.ts";
 import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import type { IdentityService } from "../../identity/identity-service.ts";
 import type { Identity, RecoveryAddress, VerifiableAddress } from "../../identity/identity.ts";
@@ -74,12 +75,9 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
     return { ...identity, traits, verifiable_addresses, recovery_addresses, updated_at: now };
   }
 
-  /**
-   * Notices for the owners of identifiers this change tried to take: the address itself when it is one of theirs.
-   * Each counts against the message caps; a capped one is left out.
-   */
-  async function conflictNotices(ctx: SettingsContext, before: ExtractedTraits, after: ExtractedTraits): Promise<SettingsNotice[]> {
-    const { identity, req, flow } = ctx;
+  /** Notices for the owners of identifiers this change tried to take: the address itself when it is one of theirs. */
+  async function conflictNotices(ctx: SettingsContext, before: ExtractedTraits, after: ExtractedTraits): Promise<Map<string, SettingsNotice>> {
+    const { identity } = ctx;
     const notices = new Map<string, SettingsNotice>();
     for (const [type, values] of Object.entries(after.identifiers) as Array<[CredentialIdentifierType, string[]]>) {
       for (const value of values) {
@@ -91,12 +89,39 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
         for (const r of recipients) notices.set(r, { template_type: "registration_attempt", recipient: r, data: {} });
       }
     }
+    return notices;
+  }
+
+  /** The notices within the message caps; a capped one is left out (and logged). */
+  async function withinCaps(ctx: SettingsContext, notices: Iterable<SettingsNotice>): Promise<SettingsNotice[]> {
+    const { identity, req, flow } = ctx;
     const allowed: SettingsNotice[] = [];
-    for (const n of notices.values()) {
+    for (const n of notices) {
       if (!throttle || (await throttle.allowMessage(n.recipient, req.ip))) allowed.push(n);
       else events?.("message_capped", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: "profile", reason: n.template_type });
     }
     return allowed;
+  }
+
+  /**
+   * The conflict answer with mitigation on. A stored change starts the verification of the new address (a flow, a
+   * code row and a message, in one transaction). So that a taken address costs the same work, its first new email
+   * address "stands in": the same verification runs, but the code row belongs to no identity (it can never be
+   * redeemed) and the message is the owner's `registration_attempt` notice (`markStandIn`, as in registration). The
+   * message cap is asked there, once. Other owners' notices are queued as before.
+   */
+  async function conflictAnswer(ctx: SettingsContext, traits: Record<string, unknown>, before: ExtractedTraits, after: ExtractedTraits): Promise<SettingsResult> {
+    const asIf = asIfChanged(ctx.identity, traits, after);
+    const notices = await conflictNotices(ctx, before, after);
+    const known = new Set(ctx.identity.verifiable_addresses.map(addressKey));
+    const fresh = asIf.verifiable_addresses.find((a) => !a.verified && a.via === "email" && !known.has(addressKey(a)));
+    if (fresh && notices.size > 0 && config.selfservice.flows.verification.enabled) {
+      const recipient = notices.has(fresh.value) ? fresh.value : (notices.keys().next().value as string);
+      notices.delete(recipient);
+      markStandIn(asIf, recipient);
+      return { identity: asIf, notices: await withinCaps(ctx, notices.values()), verify: [fresh] };
+    }
+    return { identity: asIf, notices: await withinCaps(ctx, notices.values()), verify: [] };
   }
 
   return {
@@ -132,7 +157,7 @@ export function createProfileStrategy(deps: ProfileStrategyDeps) {
         if (!isAppError(e) || e.code !== 409) throw e;
         // Without enumeration mitigation, Kratos's answer: the identifier is taken (4000007).
         if (!config.security.account_enumeration.mitigate) throw new FlowValidationError({ form: [duplicateCredentials()] });
-        return { identity: asIfChanged(identity, normalized, after), notices: await conflictNotices(ctx, before, after), verify: [] };
+        return conflictAnswer(ctx, normalized, before, after);
       }
     },
   } satisfies SettingsStrategy;
