@@ -1,10 +1,9 @@
-import { CompiledQuery } from "kysely";
 import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
-import { prepare } from "../persistence/prepared.ts";
+import { prepare, type Prepared } from "../persistence/prepared.ts";
 import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import type { Identity, RecoveryAddress, VerifiableAddress } from "../identity/identity.ts";
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
@@ -29,7 +28,6 @@ export interface ListSessionsQuery {
 /** The identity as whoami needs it: traits and addresses, no credentials, no `metadata_admin`. */
 export type SessionIdentity = Identity;
 
-const SENTINEL = "\u0000tessera-token-hash\u0000";
 
 /** What whoami needs to decide, plus its answer already rendered as JSON text. */
 export interface RenderedSession {
@@ -142,46 +140,43 @@ export interface SessionRepoOptions {
 export function createSessionRepo(database: Database, opts: SessionRepoOptions = {}) {
   const { db } = database;
 
-  // Built and compiled once; each call only swaps the parameter.
-  const byToken = db
-    .selectFrom("sessions")
-    .innerJoin("identities", "identities.id", "sessions.identity_id")
-    .selectAll("sessions")
-    .select([
-      "identities.schema_id as i_schema_id",
-      "identities.state as i_state",
-      "identities.traits as i_traits",
-      "identities.metadata_public as i_metadata_public",
-      "identities.external_id as i_external_id",
-      "identities.organization_id as i_organization_id",
-      "identities.created_at as i_created_at",
-      "identities.updated_at as i_updated_at",
-    ])
-    .select([
-      childJsonArray(database, {
-        table: "identity_verifiable_addresses",
-        columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"],
-        fk: "identity_id",
-        outer: "identities.id",
-      }).as("i_verifiable"),
-      childJsonArray(database, { table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"], fk: "identity_id", outer: "identities.id" }).as(
-        "i_recovery",
-      ),
-    ])
-    .where("sessions.token_hash", "=", SENTINEL)
-    .compile();
-  const sentinelAt = byToken.parameters.indexOf(SENTINEL);
-  if (sentinelAt < 0) throw new Error("session repo: token parameter not found in the compiled whoami query");
-  type ByTokenRow = typeof byToken extends CompiledQuery<infer R> ? R : never;
+  // Built and compiled once (persistence/prepared.ts); each call only fills in the token hash.
+  const byToken = prepare(db, (p) =>
+    db
+      .selectFrom("sessions")
+      .innerJoin("identities", "identities.id", "sessions.identity_id")
+      .selectAll("sessions")
+      .select([
+        "identities.schema_id as i_schema_id",
+        "identities.state as i_state",
+        "identities.traits as i_traits",
+        "identities.metadata_public as i_metadata_public",
+        "identities.external_id as i_external_id",
+        "identities.organization_id as i_organization_id",
+        "identities.created_at as i_created_at",
+        "identities.updated_at as i_updated_at",
+      ])
+      .select([
+        childJsonArray(database, {
+          table: "identity_verifiable_addresses",
+          columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"],
+          fk: "identity_id",
+          outer: "identities.id",
+        }).as("i_verifiable"),
+        childJsonArray(database, { table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"], fk: "identity_id", outer: "identities.id" }).as(
+          "i_recovery",
+        ),
+      ])
+      .where("sessions.token_hash", "=", p("token_hash")),
+  );
+  type ByTokenRow = typeof byToken extends Prepared<infer R> ? R : never;
 
   // SQLite files: the hot read goes to the read-only connection, synchronously, prepared once.
   let readStmt: { get(...params: unknown[]): unknown } | undefined;
   async function rowByTokenHash(tokenHash: string): Promise<ByTokenRow | undefined> {
-    const parameters = byToken.parameters.slice();
-    parameters[sentinelAt] = tokenHash;
     if (!readStmt && database.readConnection) readStmt = database.readConnection()?.prepare(byToken.sql);
-    if (readStmt) return readStmt.get(...parameters) as ByTokenRow | undefined;
-    return (await db.executeQuery<ByTokenRow>(CompiledQuery.raw(byToken.sql, parameters))).rows[0];
+    if (readStmt) return readStmt.get(...byToken.parameters({ token_hash: tokenHash })) as ByTokenRow | undefined;
+    return byToken.first({ token_hash: tokenHash });
   }
 
   // Every login and registration inserts one: built and compiled once.

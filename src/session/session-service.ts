@@ -103,8 +103,8 @@ export function createSessionService(deps: SessionServiceDeps) {
     return m ? m[1] : undefined;
   }
 
-  async function byToken(token: string): Promise<RequestSession | undefined> {
-    const found = await sessions.findByTokenHash(hashToken(token));
+  async function byToken(token: string, tokenHash = hashToken(token)): Promise<RequestSession | undefined> {
+    const found = await sessions.findByTokenHash(tokenHash);
     if (!found || !isUsable(found.session, clock.now()) || found.identity.state !== "active") return undefined;
     return { ...found, token };
   }
@@ -157,7 +157,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const hash = hashToken(token);
       const rendered = sessions.renderedByTokenHash(hash);
       if (rendered === null) {
-        const found = await byToken(token);
+        const found = await byToken(token, hash);
         return found ? { identity_id: found.identity.id, body: JSON.stringify(sessionToJson(found.session, found.identity, { publicBaseUrl, devices: true })) } : undefined;
       }
       if (!rendered || !isUsable(rendered, clock.now()) || rendered.identity_state !== "active") return undefined;
@@ -165,7 +165,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     },
 
     /** The usable session of a raw token (API logout, tests). */
-    fromToken: byToken,
+    fromToken: (token: string) => byToken(token),
 
     toJson(session: SessionRecord, identity: Identity | undefined, opts: { devices?: boolean } = {}): SessionJson {
       return sessionToJson(session, identity, { publicBaseUrl, devices: opts.devices ?? true });

@@ -20,7 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { errors } from "../../util/app-error.ts";
-import { argon2Hash, parseArgon2 } from "./argon2.ts";
+import { argon2Hash } from "./argon2.ts";
 import type { Argon2Params, ParsedArgon2 } from "./argon2.ts";
 import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, bcryptHashPassword, parseBcrypt } from "./bcrypt.ts";
 import { passwordCandidates } from "./encoding.ts";
@@ -152,6 +152,10 @@ export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordH
   };
 
   const dummy = parseHash(await hash(randomBytes(24).toString("base64")));
+  // What our own hashes with the live parameters look like (needsRehash); unpadded base64 of n bytes is ceil(4n/3).
+  const argon2Prefix = `$argon2id$v=19$m=${Math.floor(cfg.argon2.memory / 1024)},t=${cfg.argon2.iterations},p=${cfg.argon2.parallelism}$`;
+  const saltChars = Math.ceil((cfg.argon2.salt_length * 4) / 3);
+  const keyChars = Math.ceil((cfg.argon2.key_length * 4) / 3);
 
   return {
     hash,
@@ -161,21 +165,19 @@ export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordH
       return false;
     },
     needsRehash(encoded: string): boolean {
-      try {
-        if (cfg.algorithm === "bcrypt") return parseBcrypt(encoded).cost !== cfg.bcrypt.cost;
-        const p = parseArgon2(encoded);
-        const a = cfg.argon2;
-        return !(
-          p.variant === "argon2id" &&
-          p.memoryKiB === Math.floor(a.memory / 1024) &&
-          p.iterations === a.iterations &&
-          p.parallelism === a.parallelism &&
-          p.saltLength === a.salt_length &&
-          p.keyLength === a.key_length
-        );
-      } catch {
-        return true;
+      // Called after every successful login: a hash made with the live parameters is recognised by its text alone
+      // (the exact parameter prefix, and salt and key of the configured lengths), without parsing or decoding it.
+      if (cfg.algorithm === "bcrypt") {
+        try {
+          return parseBcrypt(encoded).cost !== cfg.bcrypt.cost;
+        } catch {
+          return true;
+        }
       }
+      if (!encoded.startsWith(argon2Prefix)) return true;
+      const rest = encoded.slice(argon2Prefix.length);
+      const sep = rest.indexOf("$");
+      return !(sep === saltChars && rest.length - sep - 1 === keyChars && !rest.includes("$", sep + 1));
     },
     validateImport(encoded: string): void {
       if (typeof encoded !== "string" || encoded.length === 0) throw errors.badRequest("The hashed password is empty");
