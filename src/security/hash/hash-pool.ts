@@ -47,6 +47,8 @@ export interface HashPool {
   ensure(size: number, nice: number): void;
   argon2(password: Buffer, options: Argon2RawOptions): Promise<Buffer>;
   bcrypt(password: Buffer, cost: number, salt?: Buffer): Promise<string>;
+  /** The hash part of a crypt(3) string (md5-crypt, sha256-crypt, sha512-crypt: JavaScript loops, legacy/crypt.ts). */
+  crypt(alg: "md5" | "sha256" | "sha512", password: Buffer, salt: string, rounds: number): Promise<string>;
   stats(): { threads: number; busy: number; queued: number; nice: Array<number | null | undefined> };
   /** Stops every thread (tests); the next job starts new ones. */
   close(): Promise<void>;
@@ -148,6 +150,11 @@ function createHashPool(): HashPool {
     async bcrypt(password, cost, salt) {
       const r = await submit({ op: "bcrypt", password: new Uint8Array(password), cost, salt: salt ? new Uint8Array(salt) : undefined });
       if (!("text" in r)) throw new Error("hash worker: bcrypt answered without text");
+      return r.text;
+    },
+    async crypt(alg, password, salt, rounds) {
+      const r = await submit({ op: "crypt", alg, password: new Uint8Array(password), salt, rounds });
+      if (!("text" in r)) throw new Error("hash worker: crypt answered without text");
       return r.text;
     },
     stats: () => ({ threads: slots.length, busy: slots.filter((s) => s.busy).length, queued: queue.length, nice: slots.map((s) => s.nice) }),

@@ -4,7 +4,9 @@
  * `{ ready: true, nice }` with the value applied, or null when it could not. Then, one job at a time:
  *   in:  `{ id, op: "argon2", password, options }` (options of @node-rs/argon2's hashRawSync, salt as bytes)
  *        `{ id, op: "bcrypt", password, cost, salt? }` (@node-rs/bcrypt's hashSync)
- *   out: `{ id, bytes }` (argon2: the raw hash), `{ id, text }` (bcrypt: the encoded hash) or `{ id, error }`.
+ *        `{ id, op: "crypt", alg, password, salt, rounds }` (md5-crypt / sha256-crypt / sha512-crypt, legacy/crypt.ts)
+ *   out: `{ id, bytes }` (argon2: the raw hash), `{ id, text }` (bcrypt: the encoded hash; crypt: its hash part) or
+ *        `{ id, error }`.
  * The computation is synchronous here: this thread exists only for it, so the event loop never runs a hash and the
  * libuv threadpool (file I/O, DNS) never waits behind one.
  */
@@ -14,10 +16,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import { hashRawSync } from "@node-rs/argon2";
 import type { Options } from "@node-rs/argon2";
 import { hashSync as bcryptHashSync } from "@node-rs/bcrypt";
+import { md5Crypt, shaCrypt } from "./legacy/crypt.ts";
 
 export type HashJob =
   | { id: number; op: "argon2"; password: Uint8Array; options: Omit<Options, "salt"> & { salt: Uint8Array } }
-  | { id: number; op: "bcrypt"; password: Uint8Array; cost: number; salt?: Uint8Array };
+  | { id: number; op: "bcrypt"; password: Uint8Array; cost: number; salt?: Uint8Array }
+  | { id: number; op: "crypt"; alg: "md5" | "sha256" | "sha512"; password: Uint8Array; salt: string; rounds: number };
 
 export type HashResult = { id: number; bytes: Uint8Array } | { id: number; text: string } | { id: number; error: string };
 
@@ -47,6 +51,9 @@ if (port) {
       if (job.op === "argon2") {
         const out = hashRawSync(Buffer.from(job.password), { ...job.options, salt: Buffer.from(job.options.salt) });
         res = { id: job.id, bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
+      } else if (job.op === "crypt") {
+        const pw = Buffer.from(job.password);
+        res = { id: job.id, text: job.alg === "md5" ? md5Crypt(pw, job.salt) : shaCrypt(job.alg, pw, job.salt, job.rounds) };
       } else {
         res = { id: job.id, text: bcryptHashSync(Buffer.from(job.password), job.cost, job.salt ? Buffer.from(job.salt) : undefined) };
       }

@@ -1,11 +1,11 @@
 /**
  * Kratos's crypt(3) encodings: `$md5-crypt$<salt>$<hash>` (crypt's `$1$`), `$sha256-crypt$[rounds=N$]<salt>$<hash>`
- * (`$5$`) and `$sha512-crypt$[rounds=N$]<salt>$<hash>` (`$6$`). Computed in a worker thread (crypt-pool.ts).
+ * (`$5$`) and `$sha512-crypt$[rounds=N$]<salt>$<hash>` (`$6$`). Computed on the hashing threads (hash-pool.ts).
  */
 import { errors } from "../../../util/app-error.ts";
 import { secretEquals } from "../encoding.ts";
 import type { ParsedHash } from "../parsed-hash.ts";
-import { cryptInWorker } from "./crypt-pool.ts";
+import { hashPool } from "../hash-pool.ts";
 
 /** Import bound on SHA-crypt rounds (the specification allows 1000..999 999 999; 1 000 000 takes about 2 s here). */
 export const SHACRYPT_MAX_ROUNDS = 1_000_000;
@@ -28,7 +28,7 @@ export function parseMd5Crypt(encoded: string): ParsedHash {
   const m = MD5_CRYPT_RE.exec(encoded);
   if (!m) throw errors.badRequest("The md5-crypt hash is malformed: expected $md5-crypt$<salt of at most 8>$<22 characters>");
   const salt = m[1];
-  return cryptHash("md5-crypt", m[2], (pw) => cryptInWorker("md5", pw, salt, 1000));
+  return cryptHash("md5-crypt", m[2], (pw) => hashPool.crypt("md5", pw, salt, 1000));
 }
 
 export function parseShaCrypt(encoded: string): ParsedHash {
@@ -41,5 +41,5 @@ export function parseShaCrypt(encoded: string): ParsedHash {
   }
   if (m[4].length !== (alg === "sha256" ? 43 : 86)) throw errors.badRequest(`The ${alg}-crypt hash has the wrong length`);
   const salt = m[3];
-  return cryptHash(`${alg}-crypt`, m[4], (pw) => cryptInWorker(alg, pw, salt, rounds));
+  return cryptHash(`${alg}-crypt`, m[4], (pw) => hashPool.crypt(alg, pw, salt, rounds));
 }

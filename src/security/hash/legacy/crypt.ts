@@ -1,7 +1,7 @@
 /**
  * The crypt(3) algorithms Kratos imports, in plain TypeScript over node:crypto digests:
  * MD5-crypt (`$1$`, Poul-Henning Kamp) and SHA-crypt (`$5$` / `$6$`, Ulrich Drepper's specification).
- * These are CPU loops of thousands of digests, so they run in a worker thread (crypt-pool.ts), never on the event
+ * These are CPU loops of thousands of digests, so they run on the hashing threads (hash-pool.ts), never on the event
  * loop. Each function returns the hash part of the crypt string (the characters after the last `$`).
  */
 import { createHash } from "node:crypto";
