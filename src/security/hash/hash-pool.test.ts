@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { hashRawSync } from "@node-rs/argon2";
 import { hashSync as bcryptHashSync } from "@node-rs/bcrypt";
-import { hashPool, hashPoolReady } from "./hash-pool.ts";
+import { hashPool } from "./hash-pool.ts";
+
+/** Waits until every thread started so far has reported the priority it applied. */
+async function hashPoolReady(): Promise<void> {
+  for (let i = 0; i < 200 && hashPool.stats().nice.some((n) => n === undefined); i++) await new Promise((r) => setTimeout(r, 10));
+}
 
 /** The nice values of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
 function threadNices(): number[] {

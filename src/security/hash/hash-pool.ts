@@ -168,11 +168,3 @@ function createHashPool(): HashPool {
 
 /** The process's hashing threads. */
 export const hashPool: HashPool = createHashPool();
-
-/** Resolves once every thread started so far has applied its priority (tests, diagnostics). */
-export async function hashPoolReady(): Promise<void> {
-  const s = hashPool.stats();
-  if (s.threads === 0) return;
-  // A job per thread would not reach each one; wait until every thread reported.
-  for (let i = 0; i < 200 && hashPool.stats().nice.some((n) => n === undefined); i++) await new Promise((r) => setTimeout(r, 10));
-}
