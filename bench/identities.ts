@@ -26,6 +26,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { encodePageToken } from "../src/identity/admin-routes.ts";
 import { createIdentityService } from "../src/identity/identity-service.ts";
 import type { Identity } from "../src/identity/identity.ts";
+import { renderAddresses } from "../src/identity/addresses-json.ts";
 import { codec } from "../src/persistence/codec.ts";
 import { migrator } from "../src/persistence/migrate.ts";
 import type { DB } from "../src/persistence/schema.ts";
@@ -76,6 +77,7 @@ async function writeBatch(trx: Trx, batch: Identity[]): Promise<void> {
       metadata_admin: i.metadata_admin === null || i.metadata_admin === undefined ? null : codec.json(i.metadata_admin),
       external_id: i.external_id ?? null,
       organization_id: i.organization_id,
+      addresses: renderAddresses(i.verifiable_addresses, i.recovery_addresses),
       created_at: i.created_at,
       updated_at: i.updated_at,
     });

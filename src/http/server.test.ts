@@ -60,3 +60,32 @@ test("above info no request lines are written", async () => {
   assert.deepEqual(lines, []);
   await app.close();
 });
+
+test("request.log lines carry the request id and follow the level; a route's own logLevel applies", async () => {
+  const { lines, destination } = capture();
+  const app = createHttpInstance({ logger: createLogger({ level: "warn", destination }), bodyLimit: 1024 });
+  app.get("/w", async (request) => {
+    request.log.info("not written at warn");
+    request.log.warn({ n: 1 }, "written");
+    assert.equal((request.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled("info"), false);
+    assert.equal(request.log.level, "warn");
+    request.log.child({ extra: true }).error("from a grandchild");
+    return { ok: true };
+  });
+  app.get("/quiet", { logLevel: "error" }, async (request) => {
+    request.log.warn("not written: this route logs errors only");
+    request.log.error("route error");
+    return { ok: true };
+  });
+  await app.ready();
+  await app.inject({ url: "/w" });
+  await app.inject({ url: "/w" });
+  await app.inject({ url: "/quiet" });
+  assert.deepEqual(lines.map((l) => l.msg), ["written", "from a grandchild", "written", "from a grandchild", "route error"]);
+  assert.ok(lines.every((l) => typeof l.reqId === "string" && l.reqId.length > 0), "every line has the request id");
+  assert.equal(lines[0].reqId, lines[1].reqId);
+  assert.notEqual(lines[0].reqId, lines[2].reqId);
+  assert.equal(lines[1].extra, true);
+  assert.equal(lines[0].n, 1);
+  await app.close();
+});

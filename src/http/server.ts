@@ -5,6 +5,7 @@ import { parse as parseQuery } from "node:querystring";
 import type { Logger } from "pino";
 import { errors } from "../util/app-error.ts";
 import { sendError } from "./error-handler.ts";
+import { lazyChildLogger } from "./request-logger.ts";
 
 /**
  * Builds one Fastify instance with everything both listeners share: body limit, form and JSON parsing, Kratos-shaped
@@ -28,6 +29,8 @@ export function createHttpInstance(opts: HttpInstanceOptions): FastifyInstance {
     trustProxy: opts.trustProxy ?? false,
     // Our own onResponse line replaces Fastify's request logs, which would print full URLs (tokens in queries).
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made on every request; a lazy child builds pino's child only when a line is written.
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
     // node:querystring keeps repeated keys as arrays, as Kratos's list endpoints expect (`ids=a&ids=b`).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500, querystringParser: (str: string) => parseQuery(str) },

@@ -1,11 +1,12 @@
 import type { Kysely, Transaction } from "kysely";
 import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
+import { hasAddressesCopy, lockIdentity, parseAddresses, readAddressRows, renderAddresses, canonicalRecovery, canonicalVerifiable } from "./addresses-json.ts";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { prepare, type Prepared } from "../persistence/prepared.ts";
 import { errors } from "../util/app-error.ts";
-import type { Credential, CredentialType, Identity, RecoveryAddress, VerifiableAddress } from "./identity.ts";
+import type { Credential, CredentialType, Identity } from "./identity.ts";
 
 /**
  * Identity persistence. Every write of an identity replaces its credentials, identifiers and addresses inside one
@@ -157,6 +158,8 @@ export function createIdentityRepo(database: Database) {
       metadata_admin: identity.metadata_admin === undefined || identity.metadata_admin === null ? null : codec.json(identity.metadata_admin),
       external_id: identity.external_id ?? null,
       organization_id: identity.organization_id ?? null,
+      // The copy of the addresses that identity reads use (`addresses-json.ts`); writeChildren writes the same rows.
+      addresses: renderAddresses(identity.verifiable_addresses, identity.recovery_addresses),
       updated_at: identity.updated_at,
     };
   }
@@ -165,13 +168,12 @@ export function createIdentityRepo(database: Database) {
   const CHILDREN = [
     { as: "creds", table: "identity_credentials", columns: ["id", "type", "config", "version", "created_at", "updated_at"] },
     { as: "idents", table: "identity_credential_identifiers", columns: ["credential_id", "identifier"] },
-    { as: "vas", table: "identity_verifiable_addresses", columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"] },
-    { as: "ras", table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"] },
   ] as const;
 
   /**
-   * One statement loads identities with their credentials, identifiers and addresses (correlated JSON sub-selects over
-   * the identity_id indexes), so a login or a GET is one indexed read, never one query per child table.
+   * One statement loads identities with their credentials and identifiers (correlated JSON sub-selects over the
+   * identity_id indexes) and their addresses (the `addresses` copy in the row), so a login or a GET is one indexed
+   * read, never one query per child table.
    */
   function selectFull(q: Db = db) {
     return q
@@ -193,6 +195,7 @@ export function createIdentityRepo(database: Database) {
       metadata_admin: p("metadata_admin"),
       external_id: p("external_id"),
       organization_id: p("organization_id"),
+      addresses: p("addresses"),
       updated_at: p("updated_at"),
     }),
   );
@@ -203,6 +206,20 @@ export function createIdentityRepo(database: Database) {
     ),
   );
   const arr = <T>(v: unknown): T[] => (codec.parseJson<T[] | null>(v) ?? []);
+
+  /** Rows to identities; addresses of rows without their copy are read from the address tables (one query for all). */
+  async function hydrateAll(rows: readonly FullRow[]): Promise<Identity[]> {
+    const out = rows.map(hydrate);
+    const missing = out.filter((_, k) => !hasAddressesCopy(rows[k].addresses));
+    if (missing.length) {
+      const { verifiable, recovery } = await readAddressRows(db, database.dialect, missing.map((i) => i.id));
+      for (const i of missing) {
+        i.verifiable_addresses = (verifiable.get(i.id) ?? []).sort(byCreatedThenId).map(canonicalVerifiable);
+        i.recovery_addresses = (recovery.get(i.id) ?? []).sort(byCreatedThenId).map(canonicalRecovery);
+      }
+    }
+    return out;
+  }
 
   function hydrate(r: FullRow): Identity {
     const identity: Identity = {
@@ -237,25 +254,12 @@ export function createIdentityRepo(database: Database) {
         updated_at: c.updated_at,
       } satisfies Credential;
     }
-    type VaRow = { id: string; via: string; value: string; verified: unknown; verified_at: string | null; status: string; created_at: string; updated_at: string };
-    identity.verifiable_addresses = arr<VaRow>(r.vas)
-      .sort(byCreatedThenId)
-      .map((a) => {
-        const va: VerifiableAddress = {
-          id: a.id,
-          value: a.value,
-          verified: codec.toBool(a.verified),
-          via: a.via as VerifiableAddress["via"],
-          status: a.status as VerifiableAddress["status"],
-          created_at: a.created_at,
-          updated_at: a.updated_at,
-        };
-        if (a.verified_at) va.verified_at = a.verified_at;
-        return va;
-      });
-    identity.recovery_addresses = arr<RecoveryAddress>(r.ras)
-      .sort(byCreatedThenId)
-      .map((a) => ({ id: a.id, value: a.value, via: a.via, created_at: a.created_at, updated_at: a.updated_at }));
+    // Rows written before the copy existed have none: `hydrateAll` reads their address tables.
+    const addresses = parseAddresses(r.addresses);
+    if (addresses) {
+      identity.verifiable_addresses = addresses.verifiable_addresses;
+      identity.recovery_addresses = addresses.recovery_addresses;
+    }
     return identity;
   }
 
@@ -326,18 +330,18 @@ export function createIdentityRepo(database: Database) {
 
     async get(id: string): Promise<Identity | undefined> {
       const row = await selectById.first({ id });
-      return row ? hydrate(row) : undefined;
+      return row ? (await hydrateAll([row]))[0] : undefined;
     },
 
     async getByExternalId(externalId: string): Promise<Identity | undefined> {
       const row = await selectFull().where("identities.external_id", "=", externalId).executeTakeFirst();
-      return row ? hydrate(row) : undefined;
+      return row ? (await hydrateAll([row]))[0] : undefined;
     },
 
     /** The identity owning a credential identifier of a type (login). */
     async findByCredentialIdentifier(type: CredentialType, identifier: string): Promise<Identity | undefined> {
       const row = await selectByCredentialIdentifier.first({ type, identifier });
-      return row ? hydrate(row) : undefined;
+      return row ? (await hydrateAll([row]))[0] : undefined;
     },
 
     async list(q: ListIdentitiesQuery): Promise<Identity[]> {
@@ -352,11 +356,13 @@ export function createIdentityRepo(database: Database) {
         );
       }
       const rows = await query.orderBy("identities.id").limit(q.pageSize).execute();
-      return rows.map(hydrate);
+      return hydrateAll(rows);
     },
 
     async delete(id: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
+        // The identity's lock before any of its address rows: the order every address writer follows (addresses-json.ts).
+        if (!(await lockIdentity(trx, database.dialect, id))) return false;
         // Children first: MySQL and SQLite honour ON DELETE CASCADE, but explicit deletes keep this independent of it.
         await trx.deleteFrom("identity_credential_identifiers").where("identity_id", "=", id).execute();
         await trx.deleteFrom("identity_credentials").where("identity_id", "=", id).execute();

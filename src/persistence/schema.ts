@@ -30,6 +30,8 @@ export interface IdentitiesTable {
   external_id: string | null;
   organization_id: string | null;
   available_aal: string | null;
+  /** A copy of the identity's addresses as the API shows them (`identity/addresses-json.ts`); null on rows written before it existed. */
+  addresses: JsonText | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

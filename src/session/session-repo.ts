@@ -4,15 +4,16 @@ import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { prepare, type Prepared } from "../persistence/prepared.ts";
-import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
-import type { Identity, RecoveryAddress, VerifiableAddress } from "../identity/identity.ts";
+import { byCreatedThenId } from "../persistence/json-array.ts";
+import type { Identity } from "../identity/identity.ts";
+import { canonicalRecovery, canonicalVerifiable, hasAddressesCopy, parseAddresses, readAddressRows } from "../identity/addresses-json.ts";
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
 
 /**
  * Session persistence. Tokens arrive here already hashed (`token_hash`, `logout_token_hash`: SHA-256 hex, each
  * behind a UNIQUE index). `findByTokenHash` is the hot path of `/sessions/whoami`: one statement, compiled once at
- * construction, reading the session joined with its identity and the identity's addresses (JSON sub-selects per
- * dialect), so a request costs exactly one indexed read.
+ * construction, reading the session joined with its identity, whose row holds a copy of its addresses
+ * (`identity/addresses-json.ts`), so a request costs exactly one indexed read.
  */
 export interface ListSessionsQuery {
   identityId?: string;
@@ -39,34 +40,23 @@ export interface RenderedSession {
   body: string;
 }
 
-const bool = (col: string) => `json(case when ${col} then 'true' else 'false' end)`;
-const VERIFIABLE_FIELDS = `'id', a.id, 'value', a.value, 'verified', ${bool("a.verified")}, 'via', a.via, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at`;
-
 /**
- * SQLite reads whoami's answer in pieces ready to be joined: the session and identity columns as stored (the JSON
- * columns are JSON text written by `JSON.stringify`, embedded as they are) and the two address arrays rendered by SQLite
- * (`json_object` per row, `verified_at` only when set). `renderRow` joins them into exactly the JSON of
- * `sessionToJson` (same keys, same order), so the hot path parses nothing and builds no objects. The addresses are read
- * in order through the `(identity_id, created_at, id)` indexes (migration `20261211000001`) by an ordered sub-select
- * that SQLite runs as a co-routine, so `json_group_array` receives them in that order without a sort per request (an
- * aggregate `ORDER BY` would sort every time; it cost a third of the statement). The contract test in
- * test/contract/session-repo.test.ts creates addresses out of id order and checks the answer byte for byte.
+ * SQLite reads whoami's answer in pieces ready to be joined: the session and identity columns as stored. The JSON
+ * columns are JSON text written by `JSON.stringify` and go in as they are, the addresses included: the identity row
+ * holds a copy of them as the API shows them (`identity/addresses-json.ts`), so the statement is one indexed join of
+ * two rows, with no sub-select over the address tables. `renderRow` joins the pieces into exactly the JSON of
+ * `sessionToJson` (same keys, same order), so the hot path parses nothing and builds no objects. The contract test in
+ * test/contract/session-repo.test.ts checks the answer byte for byte after every kind of address change.
  */
 const RENDERED_SQL = `select s.id, s.active, s.expires_at, s.authenticated_at, s.aal, s.authentication_methods, s.issued_at, s.devices,
-  s.identity_id, i.schema_id, i.state, i.traits, i.metadata_public, i.organization_id, i.external_id, i.created_at, i.updated_at,
-  (select coalesce(json_group_array(json(x)), '[]') from (select case when a.verified_at is null or a.verified_at = ''
-      then json_object(${VERIFIABLE_FIELDS})
-      else json_object(${VERIFIABLE_FIELDS}, 'verified_at', a.verified_at) end as x
-    from identity_verifiable_addresses a where a.identity_id = i.id order by a.identity_id, a.created_at, a.id)),
-  (select coalesce(json_group_array(json(x)), '[]') from (select json_object('id', r.id, 'value', r.value, 'via', r.via, 'created_at', r.created_at, 'updated_at', r.updated_at) as x
-    from identity_recovery_addresses r where r.identity_id = i.id order by r.identity_id, r.created_at, r.id))
+  s.identity_id, i.schema_id, i.state, i.traits, i.metadata_public, i.organization_id, i.external_id, i.created_at, i.updated_at, i.addresses
 from sessions s join identities i on i.id = s.identity_id
 where s.token_hash = ?`;
 
 type RenderedRow = [
   id: string, active: unknown, expires_at: string, authenticated_at: string, aal: string, methods: string | null, issued_at: string, devices: string | null,
   identity_id: string, schema_id: string, state: string, traits: string | null, metadata_public: string | null, organization_id: string | null,
-  external_id: string | null, created_at: string, updated_at: string, verifiable: string, recovery: string,
+  external_id: string | null, created_at: string, updated_at: string, addresses: string | null,
 ];
 
 const q = JSON.stringify;
@@ -78,7 +68,7 @@ function renderRow(r: RenderedRow, schemaUrl: string): string {
     `{"id":${q(r[0])},"active":${codec.toBool(r[1]) ? "true" : "false"},"expires_at":${q(r[2])},"authenticated_at":${q(r[3])},` +
     `"authenticator_assurance_level":${q(r[4])},"authentication_methods":${jsonText(r[5], "[]")},"issued_at":${q(r[6])},` +
     `"identity":{"id":${q(r[8])},"schema_id":${q(r[9])},"schema_url":${q(schemaUrl)},"state":${r[10] === "inactive" ? '"inactive"' : '"active"'},` +
-    `"traits":${jsonText(r[11], "{}")},"verifiable_addresses":${r[17]},"recovery_addresses":${r[18]},` +
+    `"traits":${jsonText(r[11], "{}")},${(r[17] as string).slice(1, -1)},` +
     `"metadata_public":${jsonText(r[12], "null")},"organization_id":${q(r[13] ?? null)},"created_at":${q(r[15])},"updated_at":${q(r[16])}${external}},` +
     `"devices":${jsonText(r[7], "[]")}}`
   );
@@ -98,39 +88,6 @@ function toSession(r: Selectable<SessionsTable>): SessionRecord {
     devices: codec.parseJson<SessionDevice[]>(r.devices) ?? [],
   };
 }
-
-interface AddressRow {
-  id: string;
-  via: string;
-  value: string;
-  verified?: unknown;
-  verified_at?: string | null;
-  status?: string;
-  created_at: string;
-  updated_at: string;
-}
-
-function toVerifiable(a: AddressRow): VerifiableAddress {
-  const out: VerifiableAddress = {
-    id: a.id,
-    value: a.value,
-    verified: codec.toBool(a.verified),
-    via: a.via as VerifiableAddress["via"],
-    status: a.status as VerifiableAddress["status"],
-    created_at: a.created_at,
-    updated_at: a.updated_at,
-  };
-  if (a.verified_at) out.verified_at = a.verified_at;
-  return out;
-}
-
-const toRecovery = (a: AddressRow): RecoveryAddress => ({
-  id: a.id,
-  value: a.value,
-  via: a.via as RecoveryAddress["via"],
-  created_at: a.created_at,
-  updated_at: a.updated_at,
-});
 
 export interface SessionRepoOptions {
   /** `schema_url` of a schema id, for answers rendered by the database (`renderedByTokenHash`). */
@@ -155,17 +112,7 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
         "identities.organization_id as i_organization_id",
         "identities.created_at as i_created_at",
         "identities.updated_at as i_updated_at",
-      ])
-      .select([
-        childJsonArray(database, {
-          table: "identity_verifiable_addresses",
-          columns: ["id", "via", "value", "verified", "verified_at", "status", "created_at", "updated_at"],
-          fk: "identity_id",
-          outer: "identities.id",
-        }).as("i_verifiable"),
-        childJsonArray(database, { table: "identity_recovery_addresses", columns: ["id", "via", "value", "created_at", "updated_at"], fk: "identity_id", outer: "identities.id" }).as(
-          "i_recovery",
-        ),
+        "identities.addresses as i_addresses",
       ])
       .where("sessions.token_hash", "=", p("token_hash")),
   );
@@ -220,8 +167,9 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
 
   return {
     /**
-     * The session holding `tokenHash`, its identity's state and the whoami JSON rendered by the database, when this
-     * database can render it (a SQLite file and `schemaUrl` given); otherwise null: use `findByTokenHash`.
+     * The session holding `tokenHash`, its identity's state and the whoami JSON joined from the stored text, on a
+     * SQLite file with `schemaUrl` given and an identity row holding its addresses' copy; otherwise null: use
+     * `findByTokenHash`.
      * undefined: no such session. One indexed read.
      */
     renderedByTokenHash(tokenHash: string): RenderedSession | undefined | null {
@@ -229,6 +177,8 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
       if (!stmt) return null;
       const r = stmt.get(tokenHash) as RenderedRow | undefined;
       if (!r) return undefined;
+      // No copy of the addresses in this (older) row: the generic path reads them.
+      if (!hasAddressesCopy(r[17])) return null;
       return {
         active: codec.toBool(r[1]),
         expires_at: r[2],
@@ -270,13 +220,23 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
         metadata_public: r.i_metadata_public === null ? null : codec.parseJson(r.i_metadata_public),
         metadata_admin: null,
         organization_id: r.i_organization_id,
-        verifiable_addresses: (codec.parseJson<AddressRow[]>(r.i_verifiable) ?? []).sort(byCreatedThenId).map(toVerifiable),
-        recovery_addresses: (codec.parseJson<AddressRow[]>(r.i_recovery) ?? []).sort(byCreatedThenId).map(toRecovery),
+        verifiable_addresses: [],
+        recovery_addresses: [],
         credentials: {},
         created_at: r.i_created_at,
         updated_at: r.i_updated_at,
       };
       if (r.i_external_id !== null && r.i_external_id !== undefined) identity.external_id = r.i_external_id;
+      const addresses = parseAddresses(r.i_addresses);
+      if (addresses) {
+        identity.verifiable_addresses = addresses.verifiable_addresses;
+        identity.recovery_addresses = addresses.recovery_addresses;
+      } else {
+        // A row written before the copy existed (an older release): read the address tables.
+        const { verifiable, recovery } = await readAddressRows(db, database.dialect, [r.identity_id]);
+        identity.verifiable_addresses = (verifiable.get(r.identity_id) ?? []).sort(byCreatedThenId).map(canonicalVerifiable);
+        identity.recovery_addresses = (recovery.get(r.identity_id) ?? []).sort(byCreatedThenId).map(canonicalRecovery);
+      }
       return { session: toSession(r), identity };
     },
 

@@ -84,6 +84,12 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
+/** whoami's answer: the identity id (a response header) and the session JSON as text. */
+export interface WhoamiAnswer {
+  identity_id: string;
+  body: string;
+}
+
 export function createSessionService(deps: SessionServiceDeps) {
   const { clock, config, publicBaseUrl } = deps;
   const sessions = createSessionRepo(deps.database, { schemaUrl: (id) => schemaUrl(publicBaseUrl, id) });
@@ -149,16 +155,18 @@ export function createSessionService(deps: SessionServiceDeps) {
     /**
      * `/sessions/whoami`: the identity id and the session JSON (`toJson` with devices) as text, or undefined when the
      * request has no usable session. Where the database renders the answer itself (SQLite files) nothing is parsed or
-     * built here; elsewhere it is `JSON.stringify(toJson(...))`. One database read either way.
+     * built here; elsewhere it is `JSON.stringify(toJson(...))`. One database read either way. The SQLite read is
+     * synchronous, so that answer comes back without a promise (the route then answers without one either).
      */
-    async whoami(req: FastifyRequest): Promise<{ identity_id: string; body: string } | undefined> {
+    whoami(req: FastifyRequest): WhoamiAnswer | undefined | Promise<WhoamiAnswer | undefined> {
       const token = tokenFromRequest(req);
       if (!token) return undefined;
       const hash = hashToken(token);
       const rendered = sessions.renderedByTokenHash(hash);
       if (rendered === null) {
-        const found = await byToken(token, hash);
-        return found ? { identity_id: found.identity.id, body: JSON.stringify(sessionToJson(found.session, found.identity, { publicBaseUrl, devices: true })) } : undefined;
+        return byToken(token, hash).then((found) =>
+          found ? { identity_id: found.identity.id, body: JSON.stringify(sessionToJson(found.session, found.identity, { publicBaseUrl, devices: true })) } : undefined,
+        );
       }
       if (!rendered || !isUsable(rendered, clock.now()) || rendered.identity_state !== "active") return undefined;
       return { identity_id: rendered.identity_id, body: rendered.body };

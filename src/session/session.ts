@@ -1,3 +1,4 @@
+import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac } from "node:crypto";
 import { identityToJson, type Identity, type IdentityJson } from "../identity/identity.ts";
 import { AppError } from "../util/app-error.ts";
@@ -45,7 +46,12 @@ export const LOGOUT_TOKEN_PREFIX = "ory_lo_";
 export const newSessionToken = (): string => SESSION_TOKEN_PREFIX + randomAlphanumeric(32);
 
 /** SHA-256 hex of a token: the only form a token takes in the database. */
-export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
+// `crypto.hash` (Node >= 20.12) digests in one call, about a third of the cost of createHash().update().digest() (whoami
+// hashes a token on every request); earlier Node 20 releases take the streaming form.
+const oneShot = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
+export const hashToken: (token: string) => string = oneShot
+  ? (token) => oneShot("sha256", token, "hex")
+  : (token) => createHash("sha256").update(token).digest("hex");
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

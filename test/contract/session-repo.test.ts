@@ -10,6 +10,8 @@ import { baseTestConfig } from "../helpers/create-test-app.ts";
 import { createManualClock } from "../../src/util/clock.ts";
 import { newId } from "../../src/util/ids.ts";
 import type { Identity } from "../../src/identity/identity.ts";
+import { readAddressRows, renderAddresses } from "../../src/identity/addresses-json.ts";
+import { createAddressStore } from "../../src/strategies/code/addresses.ts";
 
 /**
  * The session repository and service contract on every database: the whoami read (one statement joining the session,
@@ -155,5 +157,76 @@ describeEachDatabase("session repository contract", (target) => {
     const b = await sessions.issue(plain, { method: "password", ip: "::1", user_agent: "t" });
     clock.advance(48 * 3_600_000);
     assert.equal(await sessions.whoami(asReq(b.token)), undefined);
+  });
+
+  test("the identity's copy of its addresses follows every address change; whoami and reads answer with it", async () => {
+    const addresses = createAddressStore(database);
+    const i = await identity("copy.who@example.com");
+    const { token } = await sessions.issue(i, { method: "password", ip: "::1", user_agent: "t" });
+    const asReq = { headers: { "x-session-token": token } } as never;
+    /** The stored copy equals the address tables, and whoami and a repo read answer exactly that. */
+    const check = async (label: string) => {
+      const row = await database.db.selectFrom("identities").select("addresses").where("id", "=", i.id).executeTakeFirstOrThrow();
+      const { verifiable, recovery } = await readAddressRows(database.db, database.dialect, [i.id]);
+      const fromTables = renderAddresses(verifiable.get(i.id) ?? [], recovery.get(i.id) ?? []);
+      assert.equal(String(row.addresses), fromTables, `${label}: copy equals the tables`);
+      const answer = await sessions.whoami(asReq);
+      assert.ok(answer, label);
+      const found = await sessions.fromToken(token);
+      assert.ok(found);
+      assert.equal(answer.body, JSON.stringify(sessions.toJson(found.session, found.identity)), `${label}: whoami byte for byte`);
+      const shown = JSON.parse(answer.body) as { identity: { verifiable_addresses: unknown; recovery_addresses: unknown } };
+      assert.equal(JSON.stringify({ verifiable_addresses: shown.identity.verifiable_addresses, recovery_addresses: shown.identity.recovery_addresses }), fromTables, `${label}: whoami shows the tables`);
+      const read = await repo.get(i.id);
+      assert.equal(JSON.stringify({ verifiable_addresses: read?.verifiable_addresses, recovery_addresses: read?.recovery_addresses }), fromTables, `${label}: repo read`);
+      return JSON.parse(fromTables) as { verifiable_addresses: Array<{ id: string; value: string; status: string; verified: boolean }> };
+    };
+    await check("after insert");
+    const pending = i.verifiable_addresses.find((a) => !a.verified)!;
+    clock.advance(1000);
+    await addresses.markSent(pending.id, clock.now());
+    assert.equal((await check("after markSent")).verifiable_addresses.find((a) => a.id === pending.id)?.status, "sent");
+    clock.advance(1000);
+    await database.db.transaction().execute((trx) => addresses.markVerified(pending.id, clock.now(), trx));
+    assert.equal((await check("after markVerified in a transaction")).verifiable_addresses.find((a) => a.id === pending.id)?.verified, true);
+    clock.advance(1000);
+    const now = clock.now().toISOString();
+    const extra = { id: newId(), value: "extra.copy.who@example.com", via: "email" as const, verified: false, status: "pending" as const, created_at: now, updated_at: now };
+    const current = (await repo.get(i.id))!;
+    assert.ok(await repo.update({ ...current, verifiable_addresses: [...current.verifiable_addresses, extra], updated_at: now }));
+    await check("after update");
+    await addresses.markVerifiedByValue(i.id, extra.value, clock.now());
+    assert.equal((await check("after markVerifiedByValue")).verifiable_addresses.find((a) => a.value === extra.value)?.verified, true);
+    // A change that matches nothing (already verified) leaves everything as it was.
+    await addresses.markSent(pending.id, clock.now());
+    await check("after a no-op markSent");
+
+    // Concurrent changes to the same identity's addresses: every one is in the copy at the end (the identity lock).
+    const now2 = clock.now().toISOString();
+    const many = Array.from({ length: 6 }, (_, k) => ({ id: newId(), value: `many${k}.copy.who@example.com`, via: "email" as const, verified: false, status: "pending" as const, created_at: now2, updated_at: now2 }));
+    const before = (await repo.get(i.id))!;
+    assert.ok(await repo.update({ ...before, verifiable_addresses: [...before.verifiable_addresses, ...many], updated_at: now2 }));
+    await Promise.all(many.map((a, k) => (k % 2 ? addresses.markSent(a.id, clock.now()) : addresses.markVerifiedByValue(i.id, a.value, clock.now()))));
+    const final = await check("after concurrent changes");
+    for (const [k, a] of many.entries()) {
+      const got = final.verifiable_addresses.find((x) => x.id === a.id)!;
+      assert.equal(k % 2 ? got.status : String(got.verified), k % 2 ? "sent" : "true", a.value);
+    }
+
+    // A row without the copy (written by an older release): reads and whoami fall back to the address tables.
+    await database.db.updateTable("identities").set({ addresses: null }).where("id", "=", i.id).execute();
+    const answer = await sessions.whoami(asReq);
+    const found = await sessions.fromToken(token);
+    assert.ok(answer && found);
+    assert.equal(answer.body, JSON.stringify(sessions.toJson(found.session, found.identity)));
+    assert.deepEqual(found.identity.verifiable_addresses.map((a) => a.id), final.verifiable_addresses.map((a) => a.id));
+    assert.deepEqual((await repo.get(i.id))?.verifiable_addresses, final.verifiable_addresses);
+    assert.deepEqual((await repo.list({ pageSize: 1000 })).find((x) => x.id === i.id)?.verifiable_addresses, final.verifiable_addresses);
+
+    // The migration that adds the copy backfills rows written before it, exactly as the app renders them.
+    const m = migrator(database);
+    assert.equal(await m.down(), "20261212000001_identity_addresses_json");
+    await m.up();
+    await check("after the migration's backfill");
   });
 });

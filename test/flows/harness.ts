@@ -8,8 +8,8 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { createTestApp, type TestApp } from "../helpers/create-test-app.ts";
 import { wireFlows, type SessionsPort } from "../../src/flow/index.ts";
 import { createSessionService } from "../../src/session/session-service.ts";
-import { codec } from "../../src/persistence/codec.ts";
 import type { Database } from "../../src/persistence/db.ts";
+import { createAddressStore } from "../../src/strategies/code/addresses.ts";
 
 export const PUBLIC = "http://127.0.0.1:4433/";
 export const UI = "http://127.0.0.1:4455/";
@@ -37,14 +37,14 @@ export async function createFlowsHarness(config: Record<string, unknown> = {}): 
 const databases = new WeakMap<FastifyInstance, Database>();
 export const rememberDatabase = (pub: FastifyInstance, database: Database): void => void databases.set(pub, database);
 
-/** Marks every verifiable address `value` as verified, as a completed verification flow does. */
+/** Marks the verifiable address `value` as verified, as a completed verification flow does. */
 export async function markVerified(pub: FastifyInstance, value: string): Promise<void> {
   const database = databases.get(pub);
   if (!database) throw new Error("markVerified: not a flows-harness instance");
-  const ts = codec.ts(new Date());
-  await database.db.updateTable("identity_verifiable_addresses")
-    .set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts })
-    .where("value", "=", value).execute();
+  // Through the address store, as the flow does: it also rewrites the identity's copy of its addresses.
+  const addresses = createAddressStore(database);
+  const found = await addresses.findVerifiable(value);
+  if (found) await addresses.markVerified(found.id, new Date());
 }
 
 /** Cookies kept by name, as a browser would for one host. */

@@ -1,10 +1,14 @@
 /**
  * The address lookups and updates the recovery and verification methods need, on the identity tables. Kept here (not
- * in the identity repo) because only these flows touch single address rows; every function is one indexed statement.
+ * in the identity repo) because only these flows touch single address rows. Lookups are one indexed statement; a change
+ * locks the identity first and rewrites the identity's copy of its addresses in the same transaction.
  * Email addresses are compared trimmed and lower-cased, the form the identity service stores them in.
  */
 import type { Database } from "../../persistence/db.ts";
 import { codec } from "../../persistence/codec.ts";
+import type { Transaction, UpdateResult } from "kysely";
+import type { DB } from "../../persistence/schema.ts";
+import { lockIdentity, rewriteAddressesJson } from "../../identity/addresses-json.ts";
 import type { Q } from "./code-store.ts";
 
 export interface AddressRef {
@@ -20,7 +24,28 @@ export const MAX_ADDRESS_LENGTH = 255;
 export const normalizeEmail = (v: string): string => v.trim().toLowerCase();
 
 export function createAddressStore(database: Database) {
-  const { db } = database;
+  const { db, dialect } = database;
+
+  /**
+   * Runs `update` on an identity's address rows with the identity's row locked first, and rewrites the identity's copy
+   * of its addresses (`identity/addresses-json.ts`) when a row changed, all in `q`'s transaction (or a new one).
+   */
+  async function changeAddresses(q: Q, identityId: string, update: (trx: Transaction<DB>) => Promise<UpdateResult>): Promise<void> {
+    const run = async (trx: Transaction<DB>) => {
+      if (!(await lockIdentity(trx, dialect, identityId))) return;
+      const res = await update(trx);
+      if (Number(res.numUpdatedRows) > 0) await rewriteAddressesJson(trx, dialect, identityId);
+    };
+    if (q.isTransaction) await run(q as Transaction<DB>);
+    else await db.transaction().execute(run);
+  }
+
+  /** `changeAddresses` for one verifiable address by id (its identity never changes, so it is read without a lock). */
+  async function changeVerifiable(q: Q, addressId: string, update: (trx: Transaction<DB>) => Promise<UpdateResult>): Promise<void> {
+    const owner = await q.selectFrom("identity_verifiable_addresses").select("identity_id").where("id", "=", addressId).executeTakeFirst();
+    if (owner) await changeAddresses(q, owner.identity_id, update);
+  }
+
   return {
     async findRecovery(value: string): Promise<AddressRef | undefined> {
       const v = value.length > MAX_ADDRESS_LENGTH ? "" : value;
@@ -36,24 +61,30 @@ export function createAddressStore(database: Database) {
     /** Marks one verifiable address verified (status completed, verified_at now). */
     async markVerified(addressId: string, now: Date, q: Q = db): Promise<void> {
       const ts = now.toISOString();
-      await q.updateTable("identity_verifiable_addresses").set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts }).where("id", "=", addressId).execute();
+      await changeVerifiable(q, addressId, (trx) =>
+        trx.updateTable("identity_verifiable_addresses").set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts }).where("id", "=", addressId).executeTakeFirst(),
+      );
     },
 
     /** Marks the identity's verifiable address with this value verified (a recovery proves the mailbox). */
     async markVerifiedByValue(identityId: string, value: string, now: Date, q: Q = db): Promise<void> {
       const ts = now.toISOString();
-      await q
-        .updateTable("identity_verifiable_addresses")
-        .set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts })
-        .where("identity_id", "=", identityId)
-        .where("value", "=", value)
-        .where("verified", "=", codec.bool(false))
-        .execute();
+      await changeAddresses(q, identityId, (trx) =>
+        trx
+          .updateTable("identity_verifiable_addresses")
+          .set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts })
+          .where("identity_id", "=", identityId)
+          .where("value", "=", value)
+          .where("verified", "=", codec.bool(false))
+          .executeTakeFirst(),
+      );
     },
 
     /** pending -> sent once a verification message is queued (never downgrades a completed address). */
     async markSent(addressId: string, now: Date, q: Q = db): Promise<void> {
-      await q.updateTable("identity_verifiable_addresses").set({ status: "sent", updated_at: now.toISOString() }).where("id", "=", addressId).where("status", "=", "pending").execute();
+      await changeVerifiable(q, addressId, (trx) =>
+        trx.updateTable("identity_verifiable_addresses").set({ status: "sent", updated_at: now.toISOString() }).where("id", "=", addressId).where("status", "=", "pending").executeTakeFirst(),
+      );
     },
   };
 }
