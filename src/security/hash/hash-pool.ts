@@ -143,7 +143,9 @@ function createHashPool(): HashPool {
       while (slots.length < upFront) start(false);
     },
     async argon2(password, options) {
-      const r = await submit({ op: "argon2", password: new Uint8Array(password), options });
+      // Byte arrays travel as copies of their own: a structured clone copies a view's whole ArrayBuffer, and a small
+      // Buffer (a salt from `randomBytes` or base64) is a view into Node's shared 8 KiB pool.
+      const r = await submit({ op: "argon2", password: new Uint8Array(password), options: { ...options, salt: new Uint8Array(options.salt) } });
       if (!("bytes" in r)) throw new Error("hash worker: argon2 answered without bytes");
       return Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
     },
