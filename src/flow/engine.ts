@@ -15,7 +15,7 @@ import type { FlowDeps } from "./deps.ts";
 import { isJsonBody } from "./body.ts";
 import type { FlowValidationError } from "./errors.ts";
 import { flowExpiredError, flowGone, flowIdMissing, flowNotFound, apiFlowFromBrowser, csrfViolation } from "./errors.ts";
-import { flowToJson, isExpired, newFlow, type Flow, type FlowInternal, type FlowKind, type FlowType } from "./flow.ts";
+import { flowJsonText, flowToJson, isExpired, newFlow, type Flow, type FlowInternal, type FlowKind, type FlowType } from "./flow.ts";
 
 const LIFESPAN_DEFAULT_MS = 3_600_000;
 
@@ -127,7 +127,8 @@ export function createFlowEngine(deps: FlowDeps) {
   /** Sends a flow: JSON with `status`, or (browser forms) a 303 to the UI that renders it. */
   function sendFlow(req: FastifyRequest, reply: FastifyReply, flow: Flow, status: number, json = wantsJson(req)): FastifyReply {
     if (flow.type === "browser") csrf.refresh(req, reply);
-    if (json || flow.type === "api") return reply.code(status).type("application/json; charset=utf-8").send(flowToJson(flow));
+    // The UI text just written (create, sendValidation) is spliced in as it is: no second serialization of it.
+    if (json || flow.type === "api") return reply.code(status).type("application/json; charset=utf-8").send(flowJsonText(flow, flows.uiText(flow)));
     return reply.redirect(withParam(uiUrl(flow.kind), "flow", flow.id), 303);
   }
 

@@ -5,7 +5,7 @@ import { createDatabase, type Database } from "../persistence/db.ts";
 import { migrator } from "../persistence/migrate.ts";
 import { csrfNode } from "../ui/node.ts";
 import { createFlowRepo } from "./flow-repo.ts";
-import { newFlow, type Flow } from "./flow.ts";
+import { flowJsonText, flowToJson, newFlow, type Flow } from "./flow.ts";
 
 describeEachDatabase("flow repo", (ctx) => {
   let database: Database;
@@ -69,5 +69,42 @@ describeEachDatabase("flow repo", (ctx) => {
     assert.deepEqual(after3?.ui.nodes, []);
     assert.equal(JSON.stringify(after3), JSON.stringify(await repo.get(flow.id)), "serializes like a plain object");
     assert.equal(await repo.get("not-a-uuid"), undefined);
+  });
+
+  test("uiText: the UI text just written, while untouched and in wire form; the flow's JSON is the same either way", async () => {
+    const repo = createFlowRepo(database);
+    const flow = make();
+    const expected = JSON.stringify(flowToJson(flow));
+    assert.equal(repo.uiText(flow), undefined);
+    await repo.create(flow);
+    const text = repo.uiText(flow);
+    assert.equal(text, JSON.stringify(flow.ui === undefined ? null : flowToJson(flow).ui));
+    // Reading the UI (above) forgets the text; the flow JSON is built the usual way then.
+    assert.equal(repo.uiText(flow), undefined);
+    assert.equal(flowJsonText(flow, repo.uiText(flow)), expected);
+
+    // After an update of a changed UI the new text is kept; a change through `flow.ui` afterwards drops it.
+    flow.ui.messages = [{ id: 4000006, type: "error", text: "x" }];
+    await repo.update(flow);
+    const spliced = flowJsonText(flow, repo.uiText(flow));
+    assert.ok(repo.uiText(flow));
+    assert.equal(spliced, JSON.stringify(flowToJson(flow)));
+    flow.ui.nodes = [];
+    assert.equal(repo.uiText(flow), undefined);
+    await repo.update(flow);
+    assert.deepEqual((await repo.get(flow.id))?.ui.nodes, []);
+
+    // Not in wire form (an empty messages list is left out of the wire JSON): no text.
+    flow.ui.messages = [];
+    await repo.update(flow);
+    assert.equal(repo.uiText(flow), undefined);
+    // Flows read back are not offered either (their stored text may predate the wire form).
+    const got = await repo.get(flow.id);
+    assert.ok(got);
+    assert.equal(repo.uiText(got), undefined);
+    // Without a `return_to`, `active` or login fields the splice still gives valid, identical JSON.
+    const reg = { ...make(), kind: "registration" as const, active: "password" };
+    await repo.create(reg);
+    assert.equal(flowJsonText(reg, repo.uiText(reg)), JSON.stringify(flowToJson(reg)));
   });
 });

@@ -7,7 +7,7 @@ import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { prepare } from "../persistence/prepared.ts";
-import type { Flow, FlowKind, FlowType } from "./flow.ts";
+import { isWireUi, type Flow, type FlowKind, type FlowType } from "./flow.ts";
 import type { UiContainer } from "../ui/node.ts";
 import { isUuid, newId } from "../util/ids.ts";
 
@@ -22,21 +22,22 @@ export interface StoredError {
 type Q = Kysely<DB> | Transaction<DB>;
 
 /**
- * Flows read by `get` whose `ui` was never read or assigned since: their stored text, written back as it is by
- * `update`. Most submits (a successful login or registration) never look at the UI, so it is neither parsed nor
- * serialized again.
+ * Flows whose `ui` was never read or assigned since `get` read it or `create`/`update` wrote it: the stored text,
+ * written back as it is by `update`. Most submits (a successful login or registration) never look at the UI, so it is
+ * neither parsed nor serialized again.
  */
 const storedUi = new WeakMap<Flow, string>();
+/** Of those, the flows whose text this process wrote from a UI in wire form (`isWireUi`): the text is its wire JSON. */
+const wireUi = new WeakSet<Flow>();
 
-/** Makes `flow.ui` parse `raw` on first access (then a plain data property again). */
-function lazyUi(flow: Flow, raw: unknown): void {
-  const text = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : undefined;
-  if (text === undefined) {
-    flow.ui = codec.parseJson<UiContainer>(raw);
-    return;
-  }
+/**
+ * Makes `flow.ui` an accessor over `text`: the first read or assignment turns it into a plain data property again
+ * (the parsed text, or `parsed` when given: the object the text was made from) and forgets the text.
+ */
+function trackUi(flow: Flow, text: string, parsed?: UiContainer): void {
   const settle = (ui: UiContainer) => {
     storedUi.delete(flow);
+    wireUi.delete(flow);
     Object.defineProperty(flow, "ui", { value: ui, writable: true, enumerable: true, configurable: true });
     return ui;
   };
@@ -44,9 +45,31 @@ function lazyUi(flow: Flow, raw: unknown): void {
   Object.defineProperty(flow, "ui", {
     enumerable: true,
     configurable: true,
-    get: () => settle(codec.parseJson<UiContainer>(text)),
+    get: () => settle(parsed ?? codec.parseJson<UiContainer>(text)),
     set: (ui: UiContainer) => void settle(ui),
   });
+}
+
+/** Makes `flow.ui` parse `raw` on first access (then a plain data property again). */
+function lazyUi(flow: Flow, raw: unknown): void {
+  const text = typeof raw === "string" ? raw : Buffer.isBuffer(raw) ? raw.toString("utf8") : undefined;
+  if (text === undefined) flow.ui = codec.parseJson<UiContainer>(raw);
+  else trackUi(flow, text);
+}
+
+/** The JSON text of `flow.ui` to write: the stored text while the UI is untouched, else serialized now. */
+function uiToWrite(flow: Flow): { text: string; parsed?: UiContainer } {
+  const stored = storedUi.get(flow);
+  if (stored !== undefined) return { text: stored };
+  const parsed = flow.ui;
+  return { text: codec.json(parsed), parsed };
+}
+
+/** After a write: the flow's UI is the text written until it is read or assigned (see `FlowRepo.uiText`). */
+function written(flow: Flow, ui: { text: string; parsed?: UiContainer }): void {
+  if (!ui.parsed) return;
+  trackUi(flow, ui.text, ui.parsed);
+  if (isWireUi(ui.parsed)) wireUi.add(flow);
 }
 
 export function createFlowRepo(database: Database) {
@@ -95,6 +118,7 @@ export function createFlowRepo(database: Database) {
   return {
     /** Stores a new flow, with `q` when it must commit with a caller's other writes. */
     async create(flow: Flow, q: Q = db): Promise<void> {
+      const ui = uiToWrite(flow);
       await insertFlow.execute(
         {
           id: flow.id,
@@ -109,7 +133,7 @@ export function createFlowRepo(database: Database) {
           issued_at: flow.issued_at,
           expires_at: flow.expires_at,
           active: flow.active ?? null,
-          ui: codec.json(flow.ui),
+          ui: ui.text,
           internal: codec.json(flow.internal),
           submit_count: flow.submit_count,
           created_at: flow.created_at,
@@ -117,6 +141,7 @@ export function createFlowRepo(database: Database) {
         },
         q,
       );
+      written(flow, ui);
     },
 
     /** The flow with this id, of any kind; undefined for an unknown or malformed id (never throws for input). */
@@ -149,6 +174,7 @@ export function createFlowRepo(database: Database) {
 
     /** Writes the mutable parts of a flow (ui, state, active, internal, links, counters); with `q` if given. */
     async update(flow: Flow, q: Q = db): Promise<void> {
+      const ui = uiToWrite(flow);
       await updateFlow.execute(
         {
           id: flow.id,
@@ -157,13 +183,22 @@ export function createFlowRepo(database: Database) {
           session_id: flow.session_id ?? null,
           csrf_token: flow.csrf_token === "" ? null : flow.csrf_token,
           active: flow.active ?? null,
-          ui: storedUi.get(flow) ?? codec.json(flow.ui),
+          ui: ui.text,
           internal: codec.json(flow.internal),
           submit_count: flow.submit_count,
           updated_at: flow.updated_at,
         },
         q,
       );
+      written(flow, ui);
+    },
+
+    /**
+     * The wire JSON text of `flow.ui` (for `flowJsonText`) when this repository wrote it from a UI in wire form and
+     * the UI was not read or assigned since; undefined otherwise. Never reads `flow.ui`.
+     */
+    uiText(flow: Flow): string | undefined {
+      return wireUi.has(flow) ? storedUi.get(flow) : undefined;
     },
 
     /** Runs `fn` in one transaction (flows written together with other rows, e.g. codes and outbox messages). */

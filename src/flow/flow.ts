@@ -89,8 +89,8 @@ export function isExpired(flow: Flow, now: Date): boolean {
   return new Date(flow.expires_at).getTime() <= now.getTime();
 }
 
-/** The wire JSON of a flow, per kind, in Kratos's field set (`organization_id` is always null here). */
-export function flowToJson(flow: Flow): Record<string, unknown> {
+/** The wire fields of a flow before `ui`. */
+function jsonHead(flow: Flow): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: flow.id,
     organization_id: null,
@@ -101,9 +101,11 @@ export function flowToJson(flow: Flow): Record<string, unknown> {
   };
   if (flow.return_to !== undefined) out.return_to = flow.return_to;
   if (flow.active !== undefined) out.active = flow.active;
-  const ui: Record<string, unknown> = { action: flow.ui.action, method: flow.ui.method, nodes: flow.ui.nodes };
-  if (flow.ui.messages && flow.ui.messages.length > 0) ui.messages = flow.ui.messages;
-  out.ui = ui;
+  return out;
+}
+
+/** Adds the wire fields of a flow after `ui` to `out`. */
+function jsonTail(flow: Flow, out: Record<string, unknown>): Record<string, unknown> {
   if (flow.kind === "login") {
     out.created_at = flow.created_at;
     out.updated_at = flow.updated_at;
@@ -112,4 +114,37 @@ export function flowToJson(flow: Flow): Record<string, unknown> {
   }
   out.state = flow.state;
   return out;
+}
+
+/** The wire JSON of a flow, per kind, in Kratos's field set (`organization_id` is always null here). */
+export function flowToJson(flow: Flow): Record<string, unknown> {
+  const out = jsonHead(flow);
+  const ui: Record<string, unknown> = { action: flow.ui.action, method: flow.ui.method, nodes: flow.ui.nodes };
+  if (flow.ui.messages && flow.ui.messages.length > 0) ui.messages = flow.ui.messages;
+  out.ui = ui;
+  return jsonTail(flow, out);
+}
+
+const WIRE_UI_KEYS = ["action", "method", "nodes", "messages"];
+
+/**
+ * True when `JSON.stringify(ui)` is the UI's wire JSON in `flowToJson`: its keys are `action`, `method`, `nodes` and
+ * optionally a non-empty `messages`, in that order.
+ */
+export function isWireUi(ui: UiContainer): boolean {
+  const keys = Object.keys(ui);
+  if (keys.length < 3 || keys.length > 4 || keys.some((k, i) => k !== WIRE_UI_KEYS[i])) return false;
+  return keys.length === 3 || ui.messages === undefined || (Array.isArray(ui.messages) && ui.messages.length > 0);
+}
+
+/**
+ * `JSON.stringify(flowToJson(flow))`. With `uiText`, the JSON text of the flow's UI in wire form (`isWireUi`; the
+ * repository keeps the text it wrote, see `FlowRepo.uiText`), the UI is spliced in as it is: neither read nor
+ * serialized again.
+ */
+export function flowJsonText(flow: Flow, uiText?: string): string {
+  if (uiText === undefined) return JSON.stringify(flowToJson(flow));
+  const head = JSON.stringify(jsonHead(flow));
+  const tail = JSON.stringify(jsonTail(flow, {}));
+  return `${head.slice(0, -1)},"ui":${uiText}${tail === "{}" ? "}" : `,${tail.slice(1)}`}`;
 }

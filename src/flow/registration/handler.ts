@@ -76,16 +76,34 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
     }
   }
 
-  /**
-   * The answer to a registration: `identity` is the new identity or, for a mitigated duplicate, its stand-in; both
-   * take this same path (same writes, same answer shape).
-   */
-  async function succeed(req: FastifyRequest, reply: FastifyReply, flow: Flow, method: string, identity: Identity, verify: Record<string, unknown>[]): Promise<FastifyReply> {
+  /** Marks the flow completed by `method` for `identityId`; returns how to undo it (a write that did not commit). */
+  function markPassed(flow: Flow, method: string, identityId: string): () => void {
+    const { state, active, identity_id, updated_at } = flow;
     flow.state = "passed_challenge";
     flow.active = method;
-    flow.identity_id = identity.id;
+    flow.identity_id = identityId;
     flow.updated_at = clock.now().toISOString();
-    await flows.update(flow);
+    return () => Object.assign(flow, { state, active, identity_id, updated_at });
+  }
+
+  /**
+   * The answer to a registration: `identity` is the new identity or, for a mitigated duplicate, its stand-in; both
+   * take this same path (same writes, same answer shape). `flowWritten`: the flow's passed state already committed
+   * with the new identity (see `submit`).
+   */
+  async function succeed(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    flow: Flow,
+    method: string,
+    identity: Identity,
+    verify: Record<string, unknown>[],
+    flowWritten = false,
+  ): Promise<FastifyReply> {
+    if (!flowWritten) {
+      markPassed(flow, method, identity.id);
+      await flows.update(flow);
+    }
     const identityJson = identityToJson(identity, { publicBaseUrl, admin: false });
     // With mitigation nobody is signed in before the address is verified: else a duplicate would have to answer
     // without a session where a new account gets one. (A method that proved the address, e.g. a registration code,
@@ -132,21 +150,33 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
       const method = str(body.method);
       const strategy = strategies.find((s) => s.id === method);
       if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("registration")] });
-      // The verification of the new identity's addresses, prepared before its insert and written inside it.
+      // The verification of the new identity's addresses, prepared before its insert and written inside it; the
+      // flow's passed state is written in that transaction too (one commit less, and never an identity whose flow
+      // still looks open). A duplicate's stand-in, or a strategy that ignores afterCreate, leaves it to `succeed`.
       const hooks = deps.verification;
       const registrationFlow = flow;
       let prepared: RegistrationVerification | undefined;
-      const afterCreate: AfterCreate | undefined = hooks
-        ? async (created) => {
-            prepared = await hooks.prepareRegistration(req, reply, registrationFlow, created);
-            const p = prepared;
-            return p.entries.length ? (trx) => p.write(trx) : undefined;
-          }
-        : undefined;
+      let undoPassed: (() => void) | undefined;
+      const afterCreate: AfterCreate = async (created) => {
+        if (hooks) prepared = await hooks.prepareRegistration(req, reply, registrationFlow, created);
+        const p = prepared;
+        return async (trx) => {
+          if (p?.entries.length) await p.write(trx);
+          undoPassed = markPassed(registrationFlow, strategy.id, created.id);
+          await flows.update(registrationFlow, trx);
+        };
+      };
       let identity: Identity;
       let verify: Record<string, unknown>[] = [];
       try {
-        identity = (await strategy.register({ req, flow, body, afterCreate })).identity;
+        try {
+          identity = (await strategy.register({ req, flow, body, afterCreate })).identity;
+        } catch (e) {
+          // The identity's transaction did not commit: neither did the flow's passed state.
+          undoPassed?.();
+          undoPassed = undefined;
+          throw e;
+        }
         events("registration_succeeded", { identity_id: identity.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
         if (prepared) {
           prepared.done();
@@ -165,7 +195,7 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
           verify = standIn.continueWith;
         }
       }
-      return await succeed(req, reply, flow, strategy.id, identity, verify);
+      return await succeed(req, reply, flow, strategy.id, identity, verify, undoPassed !== undefined);
     } catch (e) {
       if (e instanceof FlowValidationError && flow) return engine.sendValidation(req, reply, flow, e, values);
       return engine.sendFatal(req, reply, e, flow?.type === "api" || wantsJson(req));
