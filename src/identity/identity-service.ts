@@ -3,7 +3,7 @@ import type { AppError} from "../util/app-error.ts";
 import { errors } from "../util/app-error.ts";
 import { newId } from "../util/ids.ts";
 import { applyJsonPatch, JsonPatchError } from "../util/json-patch.ts";
-import type { IdentitySchemaRegistry } from "./schema/registry.ts";
+import type { IdentitySchemaRegistry, TraitsValidationError } from "./schema/registry.ts";
 import type { PasswordHasher } from "../security/hash/hasher.ts";
 import type { Transaction } from "kysely";
 import type { DB } from "../persistence/schema.ts";
@@ -48,8 +48,15 @@ export interface CreateIdentityOptions {
 export function createIdentityService(deps: IdentityServiceDeps) {
   const { repo, schemas, hasher, clock } = deps;
 
-  function traitsError(schemaId: string, traits: unknown): AppError | undefined {
-    const errs = schemas.validateTraits(schemaId, traits);
+  /** The traits normalized (`normalizeTraits`), or the 400 for traits the schema refuses. */
+  function checkedTraits(schemaId: string, traits: unknown): Record<string, unknown> {
+    const checked = schemas.checkTraits(schemaId, traits);
+    const err = traitsError(checked.errors);
+    if (err) throw err;
+    return checked.traits as Record<string, unknown>;
+  }
+
+  function traitsError(errs: TraitsValidationError[]): AppError | undefined {
     if (errs.length === 0) return undefined;
     const first = errs[0];
     return errors.badRequest(`${first.pointer}: ${first.message.text}`, {
@@ -185,9 +192,7 @@ export function createIdentityService(deps: IdentityServiceDeps) {
   async function create(raw: unknown, opts: CreateIdentityOptions = {}): Promise<Identity> {
     const body = validateCreateBody(raw);
     checkSchemaId(body.schema_id);
-    const err = traitsError(body.schema_id, body.traits);
-    if (err) throw err;
-    const traits = schemas.normalizeTraits(body.schema_id, body.traits);
+    const traits = checkedTraits(body.schema_id, body.traits);
     const pw = await passwordConfig(body.credentials);
     const now = clock.now().toISOString();
     const identity: Identity = {
@@ -233,13 +238,12 @@ export function createIdentityService(deps: IdentityServiceDeps) {
   /** Shared tail of PUT and PATCH: validate, normalize, derive, persist. */
   async function replace(previous: Identity, next: Replacement, pw?: Record<string, unknown>): Promise<Identity> {
     checkSchemaId(next.schema_id);
-    const err = traitsError(next.schema_id, next.traits);
-    if (err) throw err;
+    const traits = checkedTraits(next.schema_id, next.traits);
     const identity: Identity = {
       ...previous,
       schema_id: next.schema_id,
       state: next.state,
-      traits: schemas.normalizeTraits(next.schema_id, next.traits as Record<string, unknown>),
+      traits,
       metadata_public: next.metadata_public ?? null,
       metadata_admin: next.metadata_admin ?? null,
       organization_id: next.organization_id === undefined ? previous.organization_id : next.organization_id,

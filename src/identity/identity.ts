@@ -78,9 +78,20 @@ export interface ToJsonOptions {
   includeCredential?: readonly string[];
 }
 
+/** `schemaUrl` results (every identity and session answer carries one). */
+const schemaUrls = new Map<string, string>();
+
 export function schemaUrl(publicBaseUrl: string, schemaId: string): string {
-  const base = publicBaseUrl.endsWith("/") ? publicBaseUrl : `${publicBaseUrl}/`;
-  return `${base}schemas/${Buffer.from(schemaId).toString("base64url")}`;
+  const key = `${publicBaseUrl}\u0000${schemaId}`;
+  let url = schemaUrls.get(key);
+  if (url === undefined) {
+    const base = publicBaseUrl.endsWith("/") ? publicBaseUrl : `${publicBaseUrl}/`;
+    url = `${base}schemas/${Buffer.from(schemaId).toString("base64url")}`;
+    // A process has a handful of schemas and one public URL: the bound only guards against unusual callers.
+    if (schemaUrls.size >= 256) schemaUrls.clear();
+    schemaUrls.set(key, url);
+  }
+  return url;
 }
 
 export function identityToJson(identity: Identity, opts: ToJsonOptions): IdentityJson {

@@ -86,8 +86,23 @@ export function traitsSchema(schema: Json): Json | undefined {
   return deref(props?.traits, schema);
 }
 
-/** Leaf properties of the traits (objects are recursed into, arrays skipped), in schema order. */
-export function listTraitFields(schema: Json): TraitField[] {
+/** `listTraitFields` per schema document: schemas are loaded once and never change. */
+const fieldLists = new WeakMap<Json, readonly TraitField[]>();
+
+/**
+ * Leaf properties of the traits (objects are recursed into, arrays skipped), in schema order. Walked once per schema
+ * document: the list and its fields are frozen and shared by every caller.
+ */
+export function listTraitFields(schema: Json): readonly TraitField[] {
+  let fields = fieldLists.get(schema);
+  if (!fields) {
+    fields = Object.freeze(walkTraitFields(schema).map((f) => Object.freeze({ ...f, path: Object.freeze(f.path) as string[] })));
+    fieldLists.set(schema, fields);
+  }
+  return fields;
+}
+
+function walkTraitFields(schema: Json): TraitField[] {
   const out: TraitField[] = [];
   const walk = (node: Json | undefined, path: string[], required: boolean, depth: number): void => {
     if (!node || depth > 16) return;

@@ -48,6 +48,11 @@ export interface IdentitySchemaRegistry {
    * returns [] when valid. Never throws: non-object traits give a type error, an unknown schema id a generic one.
    */
   validateTraits(schemaId: string, traits: unknown): TraitsValidationError[];
+  /**
+   * `validateTraits` and `normalizeTraits` in one pass: the normalized copy (what `normalizeTraits` returns; for
+   * non-object traits a copy of them) and the validation errors ([] when valid).
+   */
+  checkTraits(schemaId: string, traits: unknown): { traits: unknown; errors: TraitsValidationError[] };
   /** A copy of the traits with identifier/address fields normalized (email trimmed+NFKC+lower-case, phone E.164). */
   normalizeTraits(schemaId: string, traits: Record<string, unknown>): Record<string, unknown>;
   /** Identifiers per credential type and the verifiable/recovery addresses the extension declares. */
@@ -168,19 +173,23 @@ export async function loadIdentitySchemas(opts: {
     return copy;
   }
 
+  function checkTraits(schemaId: string, traits: unknown): { traits: unknown; errors: TraitsValidationError[] } {
+    const normalized = isObj(traits) ? normalizeTraits(schemaId, traits) : structuredClone(traits);
+    const l = byId.get(schemaId);
+    if (!l) return { traits: normalized, errors: [{ pointer: "#/schema_id", name: "schema_id", message: validationGeneric(`identity schema "${schemaId}" is not configured`) }] };
+    // ajv here neither coerces nor removes anything: the validated data is the normalized copy as returned.
+    if (l.validate({ traits: normalized ?? null })) return { traits: normalized, errors: [] };
+    return { traits: normalized, errors: toTraitsValidationErrors(l.validate.errors) };
+  }
+
   return {
     defaultId: opts.defaultId,
     ids: () => [...byId.keys()],
     get: (id) => byId.get(id)?.def,
     normalizeTraits,
 
-    validateTraits(schemaId, traits) {
-      const l = byId.get(schemaId);
-      if (!l) return [{ pointer: "#/schema_id", name: "schema_id", message: validationGeneric(`identity schema "${schemaId}" is not configured`) }];
-      const data = isObj(traits) ? normalizeTraits(schemaId, traits) : (traits ?? null);
-      if (l.validate({ traits: data })) return [];
-      return toTraitsValidationErrors(l.validate.errors);
-    },
+    validateTraits: (schemaId, traits) => checkTraits(schemaId, traits).errors,
+    checkTraits,
 
     extract(schemaId, traits) {
       const out: ExtractedTraits = {
@@ -190,7 +199,8 @@ export async function loadIdentitySchemas(opts: {
       };
       const l = byId.get(schemaId);
       if (!l || !isObj(traits)) return out;
-      visitExtensionValues(l.def.schema, structuredClone(traits), (field, value) => {
+      // Read only (the setter is never called): the caller's traits are walked as they are.
+      visitExtensionValues(l.def.schema, traits, (field, value) => {
         const ext = field.extension ?? {};
         const c = ext.credentials ?? {};
         const id = normalizeIdentifier(value, field.kind);

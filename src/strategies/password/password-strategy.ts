@@ -197,10 +197,11 @@ export function createPasswordStrategy(deps: PasswordStrategyDeps) {
 
       const rawTraits = body.traits === undefined ? {} : body.traits;
       const traits = schema ? coerceFormTraits(schema, rawTraits) : rawTraits;
-      for (const e of schemas.validateTraits(schemaId, traits)) (errors[e.name || ""] ??= []).push(e.message);
+      const checked = schemas.checkTraits(schemaId, traits);
+      for (const e of checked.errors) (errors[e.name || ""] ??= []).push(e.message);
       if (Object.keys(errors).length || password === undefined) throw new FlowValidationError({ nodes: errors });
 
-      const normalized = schemas.normalizeTraits(schemaId, traits as Record<string, unknown>);
+      const normalized = checked.traits as Record<string, unknown>;
       const extracted = schemas.extract(schemaId, normalized);
       const words = collectStrings(normalized).filter((w) => !extracted.identifiers.password.includes(w));
       const policyErrors = await policy.check(password, { identifiers: extracted.identifiers.password, words });
