@@ -7,6 +7,7 @@ import { createPool } from "mysql2";
 import pg from "pg";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import { parseDsn } from "./dsn.ts";
+import { runSqliteDirectly } from "./prepared.ts";
 import type { Dialect, ParsedDsn } from "./dsn.ts";
 import type { DB } from "./schema.ts";
 
@@ -54,8 +55,11 @@ export function createDatabase(dsn: string, opts: CreateDatabaseOptions = {}): D
   const parsed = parseDsn(dsn, { cwd: opts.cwd });
   const poolSize = poolSizeFor(parsed, opts.poolSize ?? 10);
   const checkpointers: Checkpointer[] = [];
-  const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError, (c) => checkpointers.push(c));
+  let sqlite: SQLite.Database | undefined;
+  const dialect = kyselyDialect(parsed, poolSize, opts.onIdleError, (c) => checkpointers.push(c), (conn) => (sqlite = conn));
   const db = new Kysely<DB>({ dialect });
+  // SQLite: prepared statements on the pool run on the one connection directly while no transaction holds it.
+  if (parsed.dialect === "sqlite") runSqliteDirectly(db, () => sqlite);
   let destroyed: Promise<void> | undefined;
   let reader: SQLite.Database | undefined;
   const file = parsed.dialect === "sqlite" && parsed.filename && parsed.filename !== ":memory:" ? parsed.filename : undefined;
@@ -93,10 +97,22 @@ function poolSizeFor(p: ParsedDsn, fallback: number): number {
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-function kyselyDialect(p: ParsedDsn, poolSize: number, onIdleError?: (e: Error) => void, onCheckpointer?: (c: Checkpointer) => void): KyselyDialect {
+function kyselyDialect(
+  p: ParsedDsn,
+  poolSize: number,
+  onIdleError?: (e: Error) => void,
+  onCheckpointer?: (c: Checkpointer) => void,
+  onSqlite?: (conn: SQLite.Database) => void,
+): KyselyDialect {
   switch (p.dialect) {
     case "sqlite":
-      return new SqliteDialect({ database: async () => openSqlite(p, onCheckpointer) });
+      return new SqliteDialect({
+        database: async () => {
+          const conn = openSqlite(p, onCheckpointer);
+          onSqlite?.(conn);
+          return conn;
+        },
+      });
     case "postgres":
     {
       const pool = new pg.Pool(pgConfig(p, poolSize));

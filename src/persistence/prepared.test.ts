@@ -42,6 +42,47 @@ describeEachDatabase("prepared statements", (ctx) => {
     assert.equal(await byKey.first({ key: "b" }), undefined);
   });
 
+  test("results have Kysely's shape; a statement on the pool never runs inside an open transaction", async () => {
+    const { db } = database;
+    const insert = prepare(db, (p) =>
+      db.insertInto("throttles").values({ throttle_key: p("key"), count: 1, last_at: 0, expires_at: 0, locked_until: null }),
+    );
+    const count = prepare(db, (p) => db.selectFrom("throttles").select((eb) => eb.fn.countAll().as("n")).where("throttle_key", "like", p("prefix")));
+    const res = await insert.execute({ key: "shape-1" });
+    assert.equal(res.numAffectedRows, 1n);
+    assert.deepEqual(res.rows, []);
+    assert.equal(Number((await count.first({ prefix: "shape-%" }))?.n), 1);
+    await assert.rejects(insert.execute({ key: "shape-1" }), (e: unknown) => e instanceof Error);
+
+    // A transaction that is open (and writing) when the pool statement is issued: the statement waits for the
+    // transaction's end and sees only what it committed (here: nothing, it rolls back).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const opened = new Promise<void>((resolve) => (inside = resolve));
+    const trx = db
+      .transaction()
+      .execute(async (t) => {
+        await insert.execute({ key: "shape-2" }, t);
+        inside();
+        await gate;
+        throw new Error("roll back");
+      })
+      .catch(() => "rolled back");
+    await opened;
+    let settled = false;
+    const seen = count.first({ prefix: "shape-%" }).then((r) => {
+      settled = true;
+      return Number(r?.n);
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // Other dialects may answer from another connection at once; none may see the uncommitted row.
+    if (database.dialect === "sqlite") assert.equal(settled, false, "waits for the transaction");
+    release();
+    assert.equal(await trx, "rolled back");
+    assert.equal(await seen, 1);
+  });
+
   test("a missing value throws before anything runs; null is a value", async () => {
     const { db } = database;
     const upd = prepare(db, (p) => db.updateTable("throttles").set({ locked_until: p("until") }).where("throttle_key", "=", p("key")));
