@@ -91,7 +91,7 @@ export async function wireFlows(pub: FastifyInstance, deps: WireFlowsDeps, opts:
   const verification = createVerificationHooks({ ...flowDeps, engine, strategies: strategies.verification });
   late.verification = verification;
   registerLoginRoutes(pub, { ...flowDeps, engine, strategies: strategies.login, verification });
-  registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification });
+  registerRegistrationRoutes(pub, { ...flowDeps, engine, strategies: strategies.registration, verification, repo: deps.repo });
   // Settings needs the full session service (revocation); `settings.createSettingsFlow` is for the recovery flow.
   const settings = isSettingsSessions(deps.sessions)
     ? registerSettingsRoutes(pub, { ...flowDeps, sessions: deps.sessions, engine, strategies: strategies.settings, repo: deps.repo, database: deps.database, courier, verifier: deps.verifier ?? verifierFromHooks(verification) })

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
 import { hasAddressesCopy, lockIdentity, parseAddresses, readAddressRows, renderAddresses, canonicalRecovery, canonicalVerifiable } from "./addresses-json.ts";
 import type { Database } from "../persistence/db.ts";
@@ -277,6 +277,23 @@ export function createIdentityRepo(database: Database) {
       } catch (e) {
         if (ownRows && codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;
+      }
+    },
+
+    /**
+     * Enumeration-safe registration (flow/registration/enumeration.ts): a duplicate's stand-in writes the rows a new
+     * identity's insert writes after its identifiers (the identity row and its addresses) inside `trx`, under a
+     * savepoint that is then rolled back. A duplicate registration's failed insert stops at the identifier; this does
+     * the rest of a new identity's inserts, so both answers cost the same database work, and nothing is left behind.
+     */
+    async rehearseInsert(trx: Transaction<DB>, identity: Identity): Promise<void> {
+      await sql`savepoint tessera_stand_in`.execute(trx);
+      try {
+        await insertIdentity.execute({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) }, trx);
+        await writeChildren(trx, { ...identity, credentials: {} });
+      } finally {
+        await sql`rollback to savepoint tessera_stand_in`.execute(trx);
+        await sql`release savepoint tessera_stand_in`.execute(trx);
       }
     },
 

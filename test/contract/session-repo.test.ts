@@ -225,6 +225,7 @@ describeEachDatabase("session repository contract", (target) => {
 
     // The migration that adds the copy backfills rows written before it, exactly as the app renders them.
     const m = migrator(database);
+    assert.equal(await m.down(), "20261212000002_drop_address_order_indexes");
     assert.equal(await m.down(), "20261212000001_identity_addresses_json");
     await m.up();
     await check("after the migration's backfill");

@@ -28,6 +28,7 @@ import { FlowValidationError, sessionAlreadyAvailable } from "../errors.ts";
 import { isExpired, type Flow, type FlowType } from "../flow.ts";
 import type { RegistrationVerification, VerificationHooks } from "../verification/hooks.ts";
 import type { AfterCreate } from "../../identity/identity-service.ts";
+import type { IdentityRepo } from "../../identity/identity-repo.ts";
 import { createSecurityEvents } from "../../security/events.ts";
 import { DuplicateRegistration, markStandIn, noticeRecipient, registrationMitigated } from "./enumeration.ts";
 
@@ -36,6 +37,8 @@ export interface RegistrationHandlerDeps extends FlowDeps {
   strategies: readonly RegistrationStrategy[];
   /** Sends verification messages for the new identity's addresses (`show_verification_ui` in `continue_with`). */
   verification?: VerificationHooks;
+  /** A duplicate's stand-in rehearses a new identity's inserts (`IdentityRepo.rehearseInsert`). */
+  repo: Pick<IdentityRepo, "rehearseInsert">;
 }
 
 /** Trait values to echo into the nodes after a failed submit, keyed by node name (`traits.name.first`). */
@@ -152,7 +155,8 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
       if (!strategy) throw new FlowValidationError({ form: [noStrategyFound("registration")] });
       // The verification of the new identity's addresses, prepared before its insert and written inside it; the
       // flow's passed state is written in that transaction too (one commit less, and never an identity whose flow
-      // still looks open). A duplicate's stand-in, or a strategy that ignores afterCreate, leaves it to `succeed`.
+      // still looks open). A duplicate's stand-in writes it in its own transaction of the same shape; a strategy that
+      // ignores afterCreate leaves it to `succeed`.
       const hooks = deps.verification;
       const registrationFlow = flow;
       let prepared: RegistrationVerification | undefined;
@@ -189,8 +193,16 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
         identity = e.standIn;
         events("registration_duplicate", { identity_id: e.owner?.id, client_ip: req.ip, flow_id: flow.id, method: strategy.id });
         if (hooks) {
+          // The same transaction a new identity's insert commits: its rows (rehearsed, rolled back), the verification
+          // flow, code and message, and the flow's passed state.
           const standIn = await hooks.prepareRegistration(req, reply, flow, e.standIn, prepared);
-          if (standIn.entries.length) await deps.flows.transaction((trx) => standIn.write(trx));
+          const standInIdentity = e.standIn;
+          await deps.flows.transaction(async (trx) => {
+            await deps.repo.rehearseInsert(trx, standInIdentity);
+            if (standIn.entries.length) await standIn.write(trx);
+            undoPassed = markPassed(registrationFlow, strategy.id, standInIdentity.id);
+            await flows.update(registrationFlow, trx);
+          });
           standIn.done();
           verify = standIn.continueWith;
         }
