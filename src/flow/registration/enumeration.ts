@@ -9,7 +9,8 @@
  *   has), the handler answers with it exactly as for a new one, and the verification flow it starts for the stand-in
  *   queues one `registration_attempt` notice to the existing account instead of a code (see `standInNotice`).
  * Both branches hash the password, ask the message cap once, write one verification flow, one code row and one message
- * (the new identity's inside its insert transaction, the stand-in's in one of its own after the failed insert), and
+ * (the new identity's inside its insert transaction, the stand-in's in one of its own after the failed insert, which
+ * also rehearses the identity and address rows the failed insert did not reach: `IdentityRepo.rehearseInsert`), and
  * wait on no I/O the other does not do. Without verification (`selfservice.flows.verification.enabled: false`) or without an email
  * address in the traits there is no channel to tell a newcomer from the owner: registration keeps Kratos's answers.
  */
