@@ -72,9 +72,12 @@ export function parseAddresses(v: unknown): AddressesJson | undefined {
 /**
  * Locks the identity's row for the rest of the transaction (PostgreSQL `FOR NO KEY UPDATE`, which still lets other
  * transactions insert sessions that reference the identity; MySQL `FOR UPDATE`). SQLite needs nothing: it runs one
- * write transaction at a time. Returns false when the identity does not exist.
+ * write transaction at a time. Returns false when the identity does not exist (SQLite: always true).
  */
 export async function lockIdentity(trx: Transaction<DB>, dialect: Dialect, identityId: string): Promise<boolean> {
+  // SQLite: the one connection runs one write transaction at a time; no statement needed (true even if it is gone:
+  // the caller's statements then match no row).
+  if (dialect === "sqlite") return true;
   const q = trx.selectFrom("identities").select("id").where("id", "=", identityId);
   const row = await (dialect === "postgres" ? q.modifyEnd(sql`for no key update`) : dialect === "mysql" ? q.forUpdate() : q).executeTakeFirst();
   return row !== undefined;

@@ -40,10 +40,13 @@ export function createAddressStore(database: Database) {
     else await db.transaction().execute(run);
   }
 
-  /** `changeAddresses` for one verifiable address by id (its identity never changes, so it is read without a lock). */
-  async function changeVerifiable(q: Q, addressId: string, update: (trx: Transaction<DB>) => Promise<UpdateResult>): Promise<void> {
-    const owner = await q.selectFrom("identity_verifiable_addresses").select("identity_id").where("id", "=", addressId).executeTakeFirst();
-    if (owner) await changeAddresses(q, owner.identity_id, update);
+  /**
+   * `changeAddresses` for one verifiable address by id. `identityId`: its owner when the caller knows it (an address's
+   * identity never changes); else it is read, without a lock.
+   */
+  async function changeVerifiable(q: Q, addressId: string, identityId: string | undefined, update: (trx: Transaction<DB>) => Promise<UpdateResult>): Promise<void> {
+    const owner = identityId ?? (await q.selectFrom("identity_verifiable_addresses").select("identity_id").where("id", "=", addressId).executeTakeFirst())?.identity_id;
+    if (owner) await changeAddresses(q, owner, update);
   }
 
   return {
@@ -58,10 +61,10 @@ export function createAddressStore(database: Database) {
       return r ? { id: r.id, identity_id: r.identity_id, value: r.value, via: r.via, verified: codec.toBool(r.verified) } : undefined;
     },
 
-    /** Marks one verifiable address verified (status completed, verified_at now). */
-    async markVerified(addressId: string, now: Date, q: Q = db): Promise<void> {
+    /** Marks one verifiable address verified (status completed, verified_at now); `identityId`: its owner, if known. */
+    async markVerified(addressId: string, now: Date, q: Q = db, identityId?: string): Promise<void> {
       const ts = now.toISOString();
-      await changeVerifiable(q, addressId, (trx) =>
+      await changeVerifiable(q, addressId, identityId, (trx) =>
         trx.updateTable("identity_verifiable_addresses").set({ verified: codec.bool(true), status: "completed", verified_at: ts, updated_at: ts }).where("id", "=", addressId).executeTakeFirst(),
       );
     },
@@ -80,9 +83,12 @@ export function createAddressStore(database: Database) {
       );
     },
 
-    /** pending -> sent once a verification message is queued (never downgrades a completed address). */
-    async markSent(addressId: string, now: Date, q: Q = db): Promise<void> {
-      await changeVerifiable(q, addressId, (trx) =>
+    /**
+     * pending -> sent once a verification message is queued (never downgrades a completed address); `identityId`: its
+     * owner, if known. Only a change rewrites the identity's copy: a repeated send costs one statement, as before.
+     */
+    async markSent(addressId: string, now: Date, q: Q = db, identityId?: string): Promise<void> {
+      await changeVerifiable(q, addressId, identityId, (trx) =>
         trx.updateTable("identity_verifiable_addresses").set({ status: "sent", updated_at: now.toISOString() }).where("id", "=", addressId).where("status", "=", "pending").executeTakeFirst(),
       );
     },

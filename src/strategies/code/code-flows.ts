@@ -145,7 +145,7 @@ export function createCodeVerification(deps: CodeFlowsDeps) {
       // The code is spent and the address verified together, or neither (a concurrent submit spent it first).
       const spent = await codes.transaction(async (trx) => {
         if (!(await codes.spend(trx, row))) return false;
-        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx);
+        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx, row.identity_id || undefined);
         return true;
       });
       if (!spent) throw wrongCode("verification");

@@ -95,7 +95,7 @@ export function createLinkVerification(deps: LinkFlowsDeps) {
       // Spent and verified together, or neither.
       const spent = await codes.transaction(async (trx) => {
         if (!(await codes.spend(trx, row))) return false;
-        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx);
+        if (row.address_id) await addresses.markVerified(row.address_id, clock.now(), trx, row.identity_id || undefined);
         return true;
       });
       return spent ? row.flow_id : undefined;
