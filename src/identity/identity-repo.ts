@@ -5,6 +5,7 @@ import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { prepare, type Prepared } from "../persistence/prepared.ts";
+import { retryOnLockError } from "../persistence/retry.ts";
 import { errors } from "../util/app-error.ts";
 import type { Credential, CredentialType, Identity } from "./identity.ts";
 
@@ -268,12 +269,17 @@ export function createIdentityRepo(database: Database) {
     async insert(identity: Identity, opts: InsertIdentityOptions = {}): Promise<void> {
       let ownRows = true;
       try {
-        await db.transaction().execute(async (trx) => {
-          await insertIdentity.execute({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) }, trx);
-          await writeChildren(trx, identity);
-          ownRows = false;
-          await opts.within?.(trx);
-        });
+        // InnoDB can break a lock cycle between concurrent inserts of one identifier (duplicate-key locks) by
+        // aborting one: that transaction changed nothing, so it runs again (and then meets the 409 or succeeds).
+        await retryOnLockError(() =>
+          db.transaction().execute(async (trx) => {
+            ownRows = true;
+            await insertIdentity.execute({ id: identity.id, created_at: identity.created_at, ...identityRow(identity) }, trx);
+            await writeChildren(trx, identity);
+            ownRows = false;
+            await opts.within?.(trx);
+          }),
+        );
       } catch (e) {
         if (ownRows && codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;
@@ -300,7 +306,7 @@ export function createIdentityRepo(database: Database) {
     /** Replaces an identity's row and children. Returns false when it no longer exists. */
     async update(identity: Identity): Promise<boolean> {
       try {
-        return await db.transaction().execute(async (trx) => {
+        return await retryOnLockError(() => db.transaction().execute(async (trx) => {
           const res = await trx.updateTable("identities").set(identityRow(identity)).where("id", "=", identity.id).executeTakeFirst();
           if (Number(res.numUpdatedRows) === 0) return false;
           // Identifiers reference credentials, so removing credentials removes their identifiers (ON DELETE CASCADE);
@@ -313,7 +319,7 @@ export function createIdentityRepo(database: Database) {
           // An identity made inactive loses every session at once, in the same transaction as the change.
           if (identity.state === "inactive") await trx.deleteFrom("sessions").where("identity_id", "=", identity.id).execute();
           return true;
-        });
+        }));
       } catch (e) {
         if (codec.isUniqueViolation(e)) throw duplicate(e);
         throw e;

@@ -166,7 +166,9 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Registrat
         const p = prepared;
         return async (trx) => {
           if (p?.entries.length) await p.write(trx);
-          undoPassed = markPassed(registrationFlow, strategy.id, created.id);
+          // A transaction run again (a lock cycle broken by the database) keeps the first run's undo: the flow's state before.
+          const undo = markPassed(registrationFlow, strategy.id, created.id);
+          undoPassed ??= undo;
           await flows.update(registrationFlow, trx);
         };
       };
