@@ -51,14 +51,19 @@ export const canonicalRecovery = (a: { id: string; value: string; via: string; c
   updated_at: a.updated_at,
 });
 
-/** The text stored in `identities.addresses` for these addresses (any order, any key order in; canonical out). */
-export function renderAddresses(verifiable: readonly Parameters<typeof canonicalVerifiable>[0][], recovery: readonly Parameters<typeof canonicalRecovery>[0][]): string {
-  const json: AddressesJson = {
+type VerifiableRow = Parameters<typeof canonicalVerifiable>[0];
+type RecoveryRow = Parameters<typeof canonicalRecovery>[0];
+
+/** Addresses in any order and key order, as the API shows them: Kratos's order (created_at, then id), API keys. */
+export function canonicalAddresses(verifiable: readonly VerifiableRow[], recovery: readonly RecoveryRow[]): AddressesJson {
+  return {
     verifiable_addresses: [...verifiable].sort(byCreatedThenId).map(canonicalVerifiable),
     recovery_addresses: [...recovery].sort(byCreatedThenId).map(canonicalRecovery),
   };
-  return JSON.stringify(json);
 }
+
+/** The text stored in `identities.addresses` for these addresses. */
+export const renderAddresses = (verifiable: readonly VerifiableRow[], recovery: readonly RecoveryRow[]): string => JSON.stringify(canonicalAddresses(verifiable, recovery));
 
 /** Whether a stored `addresses` value holds a copy (rows written by a release before the column existed do not). */
 export const hasAddressesCopy = (v: unknown): boolean => v !== null && v !== undefined && v !== "";
@@ -88,22 +93,19 @@ export async function lockIdentity(trx: Transaction<DB>, dialect: Dialect, ident
  * with a locking read: under REPEATABLE READ a plain read could come from a snapshot older than the lock.
  */
 export async function rewriteAddressesJson(trx: Transaction<DB>, dialect: Dialect, identityId: string): Promise<void> {
-  const { verifiable, recovery } = await readAddressRows(trx, dialect, [identityId]);
-  await trx
-    .updateTable("identities")
-    .set({ addresses: renderAddresses(verifiable.get(identityId) ?? [], recovery.get(identityId) ?? []) })
-    .where("id", "=", identityId)
-    .execute();
+  const addresses = (await readAddresses(trx, dialect, [identityId])).get(identityId);
+  await trx.updateTable("identities").set({ addresses: JSON.stringify(addresses) }).where("id", "=", identityId).execute();
 }
 
-type VerifiableRow = Parameters<typeof canonicalVerifiable>[0];
-type RecoveryRow = Parameters<typeof canonicalRecovery>[0];
-
-/** The address rows of some identities, grouped by identity id. */
-export async function readAddressRows(q: Q, dialect: Dialect, identityIds: readonly string[]): Promise<{ verifiable: Map<string, VerifiableRow[]>; recovery: Map<string, RecoveryRow[]> }> {
+/**
+ * Some identities' addresses read from the address tables, as the API shows them: an entry for every id asked (empty
+ * arrays when it has none). Used to rewrite the copy, and to read rows that have none.
+ */
+export async function readAddresses(q: Q, dialect: Dialect, identityIds: readonly string[]): Promise<Map<string, AddressesJson>> {
   const verifiable = new Map<string, VerifiableRow[]>();
   const recovery = new Map<string, RecoveryRow[]>();
-  if (identityIds.length === 0) return { verifiable, recovery };
+  const out = new Map<string, AddressesJson>();
+  if (identityIds.length === 0) return out;
   const ids = [...identityIds];
   let vq = q.selectFrom("identity_verifiable_addresses").select(["identity_id", "id", "value", "verified", "via", "status", "verified_at", "created_at", "updated_at"]).where("identity_id", "in", ids);
   let rq = q.selectFrom("identity_recovery_addresses").select(["identity_id", "id", "value", "via", "created_at", "updated_at"]).where("identity_id", "in", ids);
@@ -113,7 +115,8 @@ export async function readAddressRows(q: Q, dialect: Dialect, identityIds: reado
   }
   for (const r of await vq.execute()) push(verifiable, r.identity_id, r as VerifiableRow);
   for (const r of await rq.execute()) push(recovery, r.identity_id, r as RecoveryRow);
-  return { verifiable, recovery };
+  for (const id of ids) out.set(id, canonicalAddresses(verifiable.get(id) ?? [], recovery.get(id) ?? []));
+  return out;
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import { byCreatedThenId, childJsonArray } from "../persistence/json-array.ts";
-import { hasAddressesCopy, lockIdentity, parseAddresses, readAddressRows, renderAddresses, canonicalRecovery, canonicalVerifiable } from "./addresses-json.ts";
+import { childJsonArray } from "../persistence/json-array.ts";
+import { hasAddressesCopy, lockIdentity, parseAddresses, readAddresses, renderAddresses } from "./addresses-json.ts";
 import type { Database } from "../persistence/db.ts";
 import type { DB } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
@@ -213,11 +213,8 @@ export function createIdentityRepo(database: Database) {
     const out = rows.map(hydrate);
     const missing = out.filter((_, k) => !hasAddressesCopy(rows[k].addresses));
     if (missing.length) {
-      const { verifiable, recovery } = await readAddressRows(db, database.dialect, missing.map((i) => i.id));
-      for (const i of missing) {
-        i.verifiable_addresses = (verifiable.get(i.id) ?? []).sort(byCreatedThenId).map(canonicalVerifiable);
-        i.recovery_addresses = (recovery.get(i.id) ?? []).sort(byCreatedThenId).map(canonicalRecovery);
-      }
+      const read = await readAddresses(db, database.dialect, missing.map((i) => i.id));
+      for (const i of missing) Object.assign(i, read.get(i.id));
     }
     return out;
   }

@@ -4,9 +4,8 @@ import type { Database } from "../persistence/db.ts";
 import type { SessionsTable } from "../persistence/schema.ts";
 import { codec } from "../persistence/codec.ts";
 import { prepare, type Prepared } from "../persistence/prepared.ts";
-import { byCreatedThenId } from "../persistence/json-array.ts";
 import type { Identity } from "../identity/identity.ts";
-import { canonicalRecovery, canonicalVerifiable, hasAddressesCopy, parseAddresses, readAddressRows } from "../identity/addresses-json.ts";
+import { hasAddressesCopy, parseAddresses, readAddresses } from "../identity/addresses-json.ts";
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
 
 /**
@@ -233,9 +232,7 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
         identity.recovery_addresses = addresses.recovery_addresses;
       } else {
         // A row written before the copy existed (an older release): read the address tables.
-        const { verifiable, recovery } = await readAddressRows(db, database.dialect, [r.identity_id]);
-        identity.verifiable_addresses = (verifiable.get(r.identity_id) ?? []).sort(byCreatedThenId).map(canonicalVerifiable);
-        identity.recovery_addresses = (recovery.get(r.identity_id) ?? []).sort(byCreatedThenId).map(canonicalRecovery);
+        Object.assign(identity, (await readAddresses(db, database.dialect, [r.identity_id])).get(r.identity_id));
       }
       return { session: toSession(r), identity };
     },

@@ -22,7 +22,7 @@ async function hasColumn(db: MigrationDb): Promise<boolean> {
 interface VaRow { identity_id: string; id: string; value: string; verified: unknown; via: string; status: string; verified_at: string | null; created_at: string; updated_at: string }
 interface RaRow { identity_id: string; id: string; value: string; via: string; created_at: string; updated_at: string }
 
-const bool = (v: unknown): boolean => (typeof v === "string" ? v !== "" && v !== "0" : Buffer.isBuffer(v) ? v.length > 0 && v[0] !== 0 && v[0] !== 0x30 : Boolean(v) && v !== 0n);
+const bool = (v: unknown): boolean => (typeof v === "string" ? v !== "" && v !== "0" : Buffer.isBuffer(v) ? v.length > 0 && v[0] !== 0 && v[0] !== 0x30 : Boolean(v));
 const order = (a: { created_at: string; id: string }, b: { created_at: string; id: string }): number =>
   a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 

@@ -1,5 +1,4 @@
-import { sql } from "kysely";
-import { createIndex, dialectOf, type MigrationDb } from "./helpers.ts";
+import { createIndex, dropIndex, type MigrationDb } from "./helpers.ts";
 
 /**
  * Drops the `(identity_id, created_at, id)` indexes of both address tables (`20261211000001`). They existed so that
@@ -14,15 +13,7 @@ const INDEXES = [
 ] as const;
 
 export async function up(db: MigrationDb): Promise<void> {
-  for (const [table, name] of INDEXES) {
-    if (dialectOf(db) === "mysql") {
-      const found = await sql<{ n: number }>`select count(*) as n from information_schema.statistics
-        where table_schema = database() and table_name = ${table} and index_name = ${name}`.execute(db);
-      if (Number(found.rows[0]?.n ?? 0) > 0) await sql`drop index ${sql.id(name)} on ${sql.table(table)}`.execute(db);
-    } else {
-      await db.schema.dropIndex(name).ifExists().execute();
-    }
-  }
+  for (const [table, name] of INDEXES) await dropIndex(db, table, name);
 }
 
 export async function down(db: MigrationDb): Promise<void> {

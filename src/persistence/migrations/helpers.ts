@@ -70,6 +70,17 @@ export async function createIndex(
   await b.execute();
 }
 
+/** Drops an index if it exists (MySQL: checked in information_schema, which has no `DROP INDEX IF EXISTS`). */
+export async function dropIndex(db: MigrationDb, table: string, name: string): Promise<void> {
+  if (dialectOf(db) === "mysql") {
+    const found = await sql<{ n: number }>`select count(*) as n from information_schema.statistics
+      where table_schema = database() and table_name = ${table} and index_name = ${name}`.execute(db);
+    if (Number(found.rows[0]?.n ?? 0) > 0) await sql`drop index ${sql.id(name)} on ${sql.table(table)}`.execute(db);
+  } else {
+    await db.schema.dropIndex(name).ifExists().execute();
+  }
+}
+
 /** `DROP TABLE IF EXISTS`. Drop children before parents (foreign keys). */
 export async function dropTable(db: MigrationDb, name: string): Promise<void> {
   await db.schema.dropTable(name).ifExists().execute();

@@ -61,7 +61,8 @@ export interface SenderDeps {
 export type ClientIp = string | undefined;
 
 /** What templates may show of an identity: id and traits (never credentials or admin metadata). */
-const identityData = (i: Identity | undefined) => (i ? { id: i.id, traits: i.traits, metadata_public: i.metadata_public ?? null } : undefined);
+type IdentityData = Pick<Identity, "id" | "traits" | "metadata_public">;
+const identityData = (i: IdentityData | undefined) => (i ? { id: i.id, traits: i.traits, metadata_public: i.metadata_public ?? null } : undefined);
 
 export function createSender(deps: SenderDeps) {
   const { database, config, codes, addresses, courier, repo } = deps;
@@ -90,8 +91,8 @@ export function createSender(deps: SenderDeps) {
    * it in the same transaction, so nothing is sent but the answer costs what the known branch's message costs
    * (rendering and one outbox write); no other transaction ever sees the row.
    */
-  async function shadow(trx: Q, template_type: string, recipient: string): Promise<void> {
-    const id = await courier.enqueue(trx, { template_type, recipient, data: { to: recipient } });
+  async function shadow(trx: Q, msg: Parameters<typeof courier.enqueue>[1]): Promise<void> {
+    const id = await courier.enqueue(trx, msg);
     await trx.deleteFrom("courier_messages").where("id", "=", id).execute();
   }
 
@@ -145,7 +146,7 @@ export function createSender(deps: SenderDeps) {
         } else if (flowsCfg.recovery.notify_unknown_recipients) {
           await courier.enqueue(trx, { template_type: "recovery_unknown", recipient: email, data: { to: email } });
           notice(flow, ip, "recovery_unknown");
-        } else await shadow(trx, "recovery_unknown", email);
+        } else await shadow(trx, { template_type: "recovery_unknown", recipient: email, data: { to: email } });
       });
     },
 
@@ -170,9 +171,7 @@ export function createSender(deps: SenderDeps) {
           // Nobody is told. The message a known address gets (its template, a code, a link, identity data of the same
           // shape) is rendered, written and deleted in its place, as the known branch writes it and updates the address:
           // two statements and one rendering each (a `verification_unknown` notice renders less and answered faster).
-          const standIn = { id: newId(), traits: { email }, metadata_public: null } as unknown as Identity;
-          const id = await courier.enqueue(trx, verificationMessage(flow, method, email, secret, standIn));
-          await trx.deleteFrom("courier_messages").where("id", "=", id).execute();
+          await shadow(trx, verificationMessage(flow, method, email, secret, { id: newId(), traits: { email }, metadata_public: null }));
         }
       });
     },
@@ -264,7 +263,7 @@ export function createSender(deps: SenderDeps) {
     events,
   };
 
-  function verificationMessage(flow: Flow, method: CodeMethod, email: string, secret: string, identity: Identity) {
+  function verificationMessage(flow: Flow, method: CodeMethod, email: string, secret: string, identity: IdentityData) {
     const data: Record<string, unknown> = { to: email, identity: identityData(identity) };
     if (method === "code") {
       data.verification_code = secret;
