@@ -7,6 +7,7 @@ import { codec } from "../persistence/codec.ts";
 import { prepare, type Prepared } from "../persistence/prepared.ts";
 import { retryOnLockError } from "../persistence/retry.ts";
 import { errors } from "../util/app-error.ts";
+import { newId } from "../util/ids.ts";
 import type { Credential, CredentialType, Identity } from "./identity.ts";
 
 /**
@@ -109,7 +110,7 @@ export function createIdentityRepo(database: Database) {
         await insertIdentifiers(
           trx,
           c.identifiers.map((identifier) => ({
-            id: crypto.randomUUID(),
+            id: newId(),
             identity_id: identity.id,
             credential_id: c.id,
             type: c.type,
