@@ -114,9 +114,9 @@ describeEachDatabase("migrations", (ctx) => {
     assert.ok(codec.isUniqueViolation(e));
 
     const now = codec.ts(new Date());
-    const session = (id: string, token: string, logout: string) => ({ id, identity_id: "n1", token_hash: token, logout_token_hash: logout, active: codec.bool(true), aal: "aal1", authenticated_at: now, issued_at: now, expires_at: now, authentication_methods: "[]", devices: "[]", created_at: now, updated_at: now });
-    await db.insertInto("sessions").values(session("s1", "a".repeat(64), "b".repeat(64))).execute();
-    const s = await db.insertInto("sessions").values(session("s2", "a".repeat(64), "c".repeat(64))).execute().then(() => null, (x: unknown) => x);
+    const session = (id: string, token: string) => ({ id, identity_id: "n1", token_hash: token, active: codec.bool(true), aal: "aal1", authenticated_at: now, issued_at: now, expires_at: now, authentication_methods: "[]", devices: "[]", created_at: now, updated_at: now });
+    await db.insertInto("sessions").values(session("s1", "a".repeat(64))).execute();
+    const s = await db.insertInto("sessions").values(session("s2", "a".repeat(64))).execute().then(() => null, (x: unknown) => x);
     assert.ok(codec.isUniqueViolation(s));
     const count = await db.selectFrom("sessions").select(sql<unknown>`count(*)`.as("n")).executeTakeFirstOrThrow();
     assert.equal(codec.toNumber(count.n), 1);

@@ -80,7 +80,6 @@ export interface SessionsTable {
   id: string;
   identity_id: string;
   token_hash: string;
-  logout_token_hash: string;
   active: SmallBool;
   aal: string;
   authenticated_at: Timestamp;

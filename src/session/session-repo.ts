@@ -9,10 +9,10 @@ import { hasAddressesCopy, parseAddresses, readAddresses } from "../identity/add
 import type { Aal, AuthenticationMethod, SessionDevice, SessionRecord } from "./session.ts";
 
 /**
- * Session persistence. Tokens arrive here already hashed (`token_hash`, `logout_token_hash`: SHA-256 hex, each
- * behind a UNIQUE index). `findByTokenHash` is the hot path of `/sessions/whoami`: one statement, compiled once at
- * construction, reading the session joined with its identity, whose row holds a copy of its addresses
- * (`identity/addresses-json.ts`), so a request costs exactly one indexed read.
+ * Session persistence. Tokens arrive here already hashed (`token_hash`: SHA-256 hex, behind a UNIQUE index; the
+ * logout token is derived from the session token and not stored). `findByTokenHash` is the hot path of
+ * `/sessions/whoami`: one statement, compiled once at construction, reading the session joined with its identity,
+ * whose row holds a copy of its addresses (`identity/addresses-json.ts`), so a request costs exactly one indexed read.
  */
 export interface ListSessionsQuery {
   identityId?: string;
@@ -131,7 +131,6 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
       id: p("id"),
       identity_id: p("identity_id"),
       token_hash: p("token_hash"),
-      logout_token_hash: p("logout_token_hash"),
       active: p("active"),
       aal: p("aal"),
       authenticated_at: p("authenticated_at"),
@@ -187,12 +186,11 @@ export function createSessionRepo(database: Database, opts: SessionRepoOptions =
       };
     },
 
-    async insert(session: SessionRecord, tokenHash: string, logoutTokenHash: string, now: string): Promise<void> {
+    async insert(session: SessionRecord, tokenHash: string, now: string): Promise<void> {
       await insertStmt.execute({
         id: session.id,
         identity_id: session.identity_id,
         token_hash: tokenHash,
-        logout_token_hash: logoutTokenHash,
         active: codec.bool(session.active),
         aal: session.aal,
         authenticated_at: session.authenticated_at,

@@ -139,7 +139,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         devices: [{ id: newId(), ip_address: opts.ip, user_agent: opts.user_agent, location: "" }],
       };
       const token = newSessionToken();
-      await sessions.insert(session, hashToken(token), hashToken(logoutTokenFor(token)), nowIso);
+      await sessions.insert(session, hashToken(token), nowIso);
       if (opts.previous) await sessions.deactivate(opts.previous.id, nowIso);
       return { session, token };
     },

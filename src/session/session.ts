@@ -58,7 +58,8 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /**
  * The logout token of a session, derived from its session token by a domain-separated one-way function. Deriving
  * (rather than drawing it at random) lets `/self-service/logout/browser` hand out the same logout token every time
- * while the database keeps only its hash; knowing a logout token reveals nothing about the session token.
+ * and logout check it by recomputing it, so the database keeps nothing of it; knowing a logout token reveals nothing
+ * about the session token.
  */
 export function logoutTokenFor(sessionToken: string): string {
   const digest = createHmac("sha256", "tessera/logout-token/v1").update(sessionToken).digest();

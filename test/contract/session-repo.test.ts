@@ -222,10 +222,15 @@ describeEachDatabase("session repository contract", (target) => {
     assert.deepEqual((await repo.get(i.id))?.verifiable_addresses, final.verifiable_addresses);
     assert.deepEqual((await repo.list({ pageSize: 1000 })).find((x) => x.id === i.id)?.verifiable_addresses, final.verifiable_addresses);
 
-    // The migration that adds the copy backfills rows written before it, exactly as the app renders them.
+    // The migration that adds the copy backfills rows written before it, exactly as the app renders them. Revert the
+    // later migrations first, newest first (sessions survive each down and up: 20261213000001).
     const m = migrator(database);
-    assert.equal(await m.down(), "20261212000002_drop_address_order_indexes");
-    assert.equal(await m.down(), "20261212000001_identity_addresses_json");
+    const reverted: string[] = [];
+    for (let name = await m.down(); name !== null; name = await m.down()) {
+      reverted.push(name);
+      if (name === "20261212000001_identity_addresses_json") break;
+    }
+    assert.deepEqual(reverted, ["20261213000001_drop_session_logout_token_hash", "20261212000002_drop_address_order_indexes", "20261212000001_identity_addresses_json"]);
     await m.up();
     await check("after the migration's backfill");
   });

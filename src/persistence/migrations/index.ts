@@ -8,6 +8,7 @@ import * as m20261210000001 from "./20261210000001_flow_code_submissions.ts";
 import * as m20261211000001 from "./20261211000001_address_order_indexes.ts";
 import * as m20261212000001 from "./20261212000001_identity_addresses_json.ts";
 import * as m20261212000002 from "./20261212000002_drop_address_order_indexes.ts";
+import * as m20261213000001 from "./20261213000001_drop_session_logout_token_hash.ts";
 
 /** One schema change: `up` applies it, `down` reverts it exactly. Both receive an untyped Kysely (frozen in time). */
 export interface Migration {
@@ -29,4 +30,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "20261211000001_address_order_indexes": m20261211000001,
   "20261212000001_identity_addresses_json": m20261212000001,
   "20261212000002_drop_address_order_indexes": m20261212000002,
+  "20261213000001_drop_session_logout_token_hash": m20261213000001,
 });
