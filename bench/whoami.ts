@@ -7,6 +7,7 @@
  *   node --import tsx bench/whoami.ts [--duration <seconds per measurement, default 5>] [--rounds <n, default 2>]
  *                                     [--dedicated-memory <size, e.g. 19MiB: one hash at a time>]
  *                                     [--thread-nice <0..19: hashers.thread_nice, default 19>]
+ *                                     [--thread-policy <idle|normal: hashers.thread_policy, default idle>]
  *                                     [--scenario <n: run only scenario n below>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
@@ -141,9 +142,11 @@ export const scenarios: Scenario[] = [whoamiVsBare, whoamiUnderFlows];
 async function setup() {
   const dedicated = arg("--dedicated-memory");
   const nice = arg("--thread-nice");
+  const policy = arg("--thread-policy");
   const hashers: Record<string, unknown> = {};
   if (dedicated) hashers.argon2 = { dedicated_memory: dedicated };
   if (nice !== undefined) hashers.thread_nice = Number(nice);
+  if (policy !== undefined) hashers.thread_policy = policy;
   const bench = await startBenchApp(Object.keys(hashers).length ? { hashers } : {});
   const { identities, sessions } = bench.app.deps;
   const identity = await identities.create({

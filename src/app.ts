@@ -49,7 +49,7 @@ export interface AppOptions {
   hasher?: PasswordHasher;
 }
 
-/** `hashers` with Tessera's extension keys (`argon2.max_concurrency`, `max_queue_wait`, `thread_nice`; see docs/hashing.md). */
+/** `hashers` with Tessera's extension keys (`argon2.max_concurrency`, `max_queue_wait`, `thread_nice`, `thread_policy`; see docs/hashing.md). */
 export function hasherConfigFrom(config: Config): HasherConfig {
   const h = config.hashers;
   return {
@@ -66,6 +66,7 @@ export function hasherConfigFrom(config: Config): HasherConfig {
     max_queue_wait_ms: h.max_queue_wait,
     max_concurrency: h.argon2.max_concurrency,
     thread_nice: h.thread_nice,
+    thread_policy: h.thread_policy,
   };
 }
 

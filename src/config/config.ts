@@ -157,6 +157,8 @@ export interface Config {
     max_queue_wait?: Milliseconds;
     /** Ours: the nice value of the hashing threads (Linux), 0..19; default 19. */
     thread_nice?: number;
+    /** Ours: "idle" (default) runs the hashing threads under SCHED_IDLE (Linux); "normal" leaves them at their nice value. */
+    thread_policy?: "idle" | "normal";
   };
   ciphers: { algorithm: "noop" | "aes" | "xchacha20-poly1305" };
   log: {

@@ -15,9 +15,10 @@ export interface MigrationStatus {
 /**
  * Applies and reverts the migrations of `migrations/index.ts` on `database`.
  * - `up()` applies every pending migration in name order and returns the names applied (empty when up to date).
- *   Concurrent callers serialise on Kysely's lock (advisory lock on PostgreSQL, GET_LOCK on MySQL); on PostgreSQL and
- *   SQLite the whole batch is one transaction, on MySQL each DDL statement commits on its own (the migrations are
- *   written to be re-runnable after a partial failure).
+ *   Concurrent callers serialise on Kysely's lock (advisory lock on PostgreSQL, GET_LOCK on MySQL); on PostgreSQL
+ *   the whole batch is one transaction; on SQLite (Kysely's adapter reports no transactional DDL) and MySQL each
+ *   statement commits on its own, so the migrations are written to be re-runnable after a partial failure, and one
+ *   that must not stop half-way on SQLite (a table rebuild) wraps itself in a transaction.
  * - `down()` reverts the latest applied migration and returns its name, or null when none is applied.
  * - `status()` lists every known migration in order; `pending()` the names not yet applied.
  * Failures throw an Error naming the migration that failed.

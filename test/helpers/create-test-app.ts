@@ -70,7 +70,7 @@ export function baseTestConfig(dsn: string): Record<string, unknown> {
     // Cheap but real argon2id: the code paths are the production ones, only the cost differs. The hashing threads
     // keep the event loop's priority here (production default: nice 19): test files run two at a time, and at nice 19
     // one file's hashes would wait behind the other file's event loop, which timing assertions would read as slowness.
-    hashers: { algorithm: "argon2", argon2: { memory: "1MB", iterations: 1, parallelism: 1 }, thread_nice: 0 },
+    hashers: { algorithm: "argon2", argon2: { memory: "1MB", iterations: 1, parallelism: 1 }, thread_nice: 0, thread_policy: "normal" },
   };
 }
 

@@ -71,5 +71,9 @@ describe("hasher bounds from the config", () => {
     await assert.rejects(load({ thread_nice: 20 }), /\/hashers\/thread_nice/);
     await assert.rejects(load({ thread_nice: -1 }), /\/hashers\/thread_nice/);
     assert.equal((await load({ thread_nice: 5 })).config.hashers.thread_nice, 5);
+    // thread_policy: idle unless configured, idle or normal only.
+    assert.equal(plain.config.hashers.thread_policy, "idle");
+    await assert.rejects(load({ thread_policy: "realtime" }), /\/hashers\/thread_policy/);
+    assert.equal((await load({ thread_policy: "normal" })).config.hashers.thread_policy, "normal");
   });
 });

@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { hashRawSync } from "@node-rs/argon2";
 import { hashSync as bcryptHashSync } from "@node-rs/bcrypt";
+import { execFileSync } from "node:child_process";
+import { Worker } from "node:worker_threads";
 import { hashPool } from "./hash-pool.ts";
+import { threadPolicy } from "./hash-worker.ts";
 
 /** Waits until every thread started so far has reported the priority it applied. */
 async function hashPoolReady(): Promise<void> {
@@ -18,10 +21,20 @@ function threadNices(): number[] {
   });
 }
 
+/** Whether util-linux's chrt is on the PATH (the SCHED_IDLE switch needs it). */
+const hasChrt = (() => {
+  try {
+    execFileSync("chrt", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 const options = (salt: Buffer) => ({ algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1, outputLen: 32, salt }) as const;
 
 test("hashing threads run at the configured nice value; the event loop keeps its own", { skip: process.platform !== "linux" && "Linux only" }, async () => {
-  hashPool.ensure(2, 19);
+  hashPool.ensure(2, { nice: 19, idle: true });
   await hashPool.argon2(Buffer.from("warm up"), options(Buffer.alloc(16, 1)));
   await hashPoolReady();
   const s = hashPool.stats();
@@ -34,7 +47,7 @@ test("hashing threads run at the configured nice value; the event loop keeps its
 });
 
 test("argon2 and bcrypt results equal the library computed directly; many jobs at once all complete", async () => {
-  hashPool.ensure(2, 19);
+  hashPool.ensure(2, { nice: 19, idle: true });
   const jobs = Array.from({ length: 12 }, (_, i) => {
     const salt = Buffer.alloc(16, i);
     const pw = Buffer.from(`password ${i} ✓`);
@@ -54,4 +67,52 @@ test("a job the library refuses rejects with its message; after close() new thre
   const salt = Buffer.alloc(16, 3);
   assert.ok((await hashPool.argon2(Buffer.from("again"), options(salt))).equals(hashRawSync(Buffer.from("again"), options(salt))));
   assert.ok(hashPool.stats().threads >= 1);
+});
+
+test("hashing threads run under SCHED_IDLE with thread_policy idle; the event loop stays SCHED_OTHER", { skip: (process.platform !== "linux" && "Linux only") || (!hasChrt && "no chrt on this machine") }, async () => {
+  await hashPool.close();
+  hashPool.ensure(2, { nice: 19, idle: true });
+  await hashPool.argon2(Buffer.from("warm up"), options(Buffer.alloc(16, 2)));
+  await hashPoolReady();
+  const s = hashPool.stats();
+  assert.ok(s.threads >= 1);
+  assert.ok(s.policy.every((p) => p === "idle"), `threads report ${JSON.stringify(s.policy)}`);
+  // The kernel's own view: as many SCHED_IDLE threads in this process as hashing threads, and the main thread normal.
+  const policies = readdirSync("/proc/self/task").map((tid) => threadPolicy(Number(tid)));
+  assert.ok(policies.filter((p) => p === "idle").length >= s.threads, `thread policies ${JSON.stringify(policies)}`);
+  assert.equal(threadPolicy(process.pid), "normal");
+});
+
+test("thread_policy normal: new hashing threads stay SCHED_OTHER at their nice value", { skip: process.platform !== "linux" && "Linux only" }, async () => {
+  await hashPool.close();
+  hashPool.ensure(2, { nice: 5, idle: false });
+  await hashPool.argon2(Buffer.from("warm up"), options(Buffer.alloc(16, 3)));
+  await hashPoolReady();
+  const s = hashPool.stats();
+  assert.ok(s.policy.every((p) => p === "normal"), `threads report ${JSON.stringify(s.policy)}`);
+  assert.ok(s.nice.every((n) => n === 5), `threads report ${JSON.stringify(s.nice)}`);
+  await hashPool.close();
+  hashPool.ensure(2, { nice: 19, idle: true });
+});
+
+test("at the default priority a hash waits while normal threads keep every CPU busy", { skip: (process.platform !== "linux" && "Linux only") || (!hasChrt && "no chrt on this machine") }, async () => {
+  // One spinning worker per CPU at normal policy, and one hash job: the hash thread gets almost no CPU while they
+  // spin, so a small argon2 that takes a few ms alone takes far longer. Measured as the hash thread's own CPU time
+  // share of the wall time, which a loaded CI machine cannot fake.
+  await hashPool.close();
+  hashPool.ensure(1, { nice: 19, idle: true });
+  await hashPool.argon2(Buffer.from("warm up"), options(Buffer.alloc(16, 4)));
+  const alone0 = performance.now();
+  await hashPool.argon2(Buffer.from("alone"), { ...options(Buffer.alloc(16, 5)), memoryCost: 8192, timeCost: 3 });
+  const alone = performance.now() - alone0;
+  const cpus = Math.max(1, (await import("node:os")).availableParallelism());
+  const spin = "const { parentPort } = require('node:worker_threads'); const end = Date.now() + 1500; while (Date.now() < end); parentPort.postMessage('done');";
+  const spinners = Array.from({ length: cpus }, () => new Worker(spin, { eval: true }));
+  await new Promise((r) => setTimeout(r, 50));
+  const busy0 = performance.now();
+  await hashPool.argon2(Buffer.from("busy"), { ...options(Buffer.alloc(16, 6)), memoryCost: 8192, timeCost: 3 });
+  const busy = performance.now() - busy0;
+  await Promise.all(spinners.map((w) => new Promise((r) => w.once("message", r))));
+  await Promise.all(spinners.map((w) => w.terminate()));
+  assert.ok(busy > alone * 3 || busy > 1000, `the hash took ${busy.toFixed(0)} ms with every CPU busy, ${alone.toFixed(0)} ms alone`);
 });

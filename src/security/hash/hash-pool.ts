@@ -1,10 +1,11 @@
 /**
  * The threads that compute password hashes: worker threads of this process, one hash at a time each, at a lower CPU
- * priority than the event loop (`nice`, Linux; default 19, see docs/hashing.md). When the CPUs are saturated the
- * event loop (whoami, flows, every cheap request) runs first and hashing takes what is left, so a login flood slows
- * logins down but not the rest of the API. When nothing else wants the CPU, niceness changes nothing.
+ * priority than the event loop (Linux: SCHED_IDLE by default, and `nice`, default 19; see docs/hashing.md). When the
+ * CPUs are saturated the event loop (whoami, flows, every cheap request) runs first and hashing takes what is left, so
+ * a login flood slows logins down but not the rest of the API. When nothing else wants the CPU, the priority changes
+ * nothing.
  *
- * One pool per process, shared by every hasher in it (tests build many): `ensure(size, nice)` lets it grow to `size`
+ * One pool per process, shared by every hasher in it (tests build many): `ensure(size, priority)` lets it grow to `size`
  * threads and starts min(size, CPUs) of them at once, so no login waits for a thread to start in the usual case.
  * Threads beyond that start when jobs need them and stop after `IDLE_MS` without work (each thread holds a V8
  * isolate, about 10 MB). Concurrency is bounded upstream by the hasher's memory semaphore; jobs beyond the idle
@@ -14,10 +15,16 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../../util/ts-worker.ts";
-import type { HashJob, HashResult, HashWorkerData } from "./hash-worker.ts";
+import type { HashJob, HashResult, HashWorkerData, ThreadPolicy } from "./hash-worker.ts";
 
 /** Without a configuration (`hashers.thread_nice`): the lowest priority. */
 export const DEFAULT_HASH_NICE = 19;
+
+/** The hashing threads' CPU priority: nice value, and SCHED_IDLE (`hashers.thread_policy: idle`, the default). */
+export interface HashPriority {
+  nice: number;
+  idle: boolean;
+}
 
 /** Threads beyond the ones started up front stop after this long without a job. */
 const IDLE_MS = 10_000;
@@ -40,16 +47,18 @@ interface Slot {
   idle?: NodeJS.Timeout;
   /** The nice value the thread applied, null when it could not (non-Linux), undefined until it says. */
   nice?: number | null;
+  /** The scheduling policy the kernel reports for the thread after it lowered it (null: unknown). */
+  policy?: ThreadPolicy;
 }
 
 export interface HashPool {
   /** Grows the pool to at least `size` threads (started now) and sets the priority of threads started from now on. */
-  ensure(size: number, nice: number): void;
+  ensure(size: number, priority: HashPriority): void;
   argon2(password: Buffer, options: Argon2RawOptions): Promise<Buffer>;
   bcrypt(password: Buffer, cost: number, salt?: Buffer): Promise<string>;
   /** The hash part of a crypt(3) string (md5-crypt, sha256-crypt, sha512-crypt: JavaScript loops, legacy/crypt.ts). */
   crypt(alg: "md5" | "sha256" | "sha512", password: Buffer, salt: string, rounds: number): Promise<string>;
-  stats(): { threads: number; busy: number; queued: number; nice: Array<number | null | undefined> };
+  stats(): { threads: number; busy: number; queued: number; nice: Array<number | null | undefined>; policy: Array<ThreadPolicy | undefined> };
   /** Stops every thread (tests); the next job starts new ones. */
   close(): Promise<void>;
 }
@@ -58,15 +67,16 @@ function createHashPool(): HashPool {
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let size = 1;
-  let nice = DEFAULT_HASH_NICE;
+  let priority: HashPriority = { nice: DEFAULT_HASH_NICE, idle: true };
   let nextId = 1;
 
   function start(extra: boolean): Slot {
-    const worker = startModuleWorker(new URL("./hash-worker.ts", import.meta.url), { workerData: { nice } satisfies HashWorkerData });
+    const worker = startModuleWorker(new URL("./hash-worker.ts", import.meta.url), { workerData: { nice: priority.nice, idle: priority.idle } satisfies HashWorkerData });
     const slot: Slot = { worker, extra };
-    worker.on("message", (m: HashResult | { ready: true; nice: number | null }) => {
+    worker.on("message", (m: HashResult | { ready: true; nice: number | null; policy: ThreadPolicy }) => {
       if ("ready" in m) {
         slot.nice = m.nice;
+        slot.policy = m.policy;
         return;
       }
       const busy = slot.busy;
@@ -136,8 +146,8 @@ function createHashPool(): HashPool {
     });
 
   return {
-    ensure(n, niceness) {
-      nice = niceness;
+    ensure(n, p) {
+      priority = p;
       size = Math.max(size, n);
       const upFront = Math.min(size, Math.max(1, availableParallelism()));
       while (slots.length < upFront) start(false);
@@ -159,7 +169,7 @@ function createHashPool(): HashPool {
       if (!("text" in r)) throw new Error("hash worker: crypt answered without text");
       return r.text;
     },
-    stats: () => ({ threads: slots.length, busy: slots.filter((s) => s.busy).length, queued: queue.length, nice: slots.map((s) => s.nice) }),
+    stats: () => ({ threads: slots.length, busy: slots.filter((s) => s.busy).length, queued: queue.length, nice: slots.map((s) => s.nice), policy: slots.map((s) => s.policy) }),
     async close() {
       const all = slots.splice(0);
       for (const s of all) clearTimeout(s.idle);

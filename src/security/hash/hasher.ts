@@ -43,6 +43,8 @@ export interface HasherConfig {
   max_concurrency?: number;
   /** The nice value (0..19) of the hashing threads (Linux); default 19, the lowest priority. */
   thread_nice?: number;
+  /** "idle" (default): the hashing threads run under SCHED_IDLE (Linux); "normal": the nice value alone. */
+  thread_policy?: "idle" | "normal";
 }
 
 const MiB = 1024 * 1024;
@@ -114,6 +116,9 @@ function checkConfig(cfg: HasherConfig): void {
   if (cfg.thread_nice !== undefined && (!Number.isInteger(cfg.thread_nice) || cfg.thread_nice < 0 || cfg.thread_nice > 19)) {
     throw bad("hashers.thread_nice must be an integer within 0..19");
   }
+  if (cfg.thread_policy !== undefined && cfg.thread_policy !== "idle" && cfg.thread_policy !== "normal") {
+    throw bad('hashers.thread_policy must be "idle" or "normal"');
+  }
   const c = cfg.bcrypt.cost;
   if (!Number.isInteger(c) || c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST) throw bad(`hashers.bcrypt.cost must be within ${BCRYPT_MIN_COST}..${BCRYPT_MAX_COST}`);
 }
@@ -121,7 +126,7 @@ function checkConfig(cfg: HasherConfig): void {
 export async function createPasswordHasher(cfg: HasherConfig): Promise<PasswordHasher> {
   checkConfig(cfg);
   // As many hashing threads as hashes may run at once, started now, at the configured priority.
-  hashPool.ensure(hasherLimit(cfg), cfg.thread_nice ?? DEFAULT_HASH_NICE);
+  hashPool.ensure(hasherLimit(cfg), { nice: cfg.thread_nice ?? DEFAULT_HASH_NICE, idle: (cfg.thread_policy ?? "idle") === "idle" });
   const maxWait = cfg.max_queue_wait_ms ?? 2000;
   const sem = createSemaphore(capacityOf(cfg), maxWait);
   const weightOf = (memory: number) => Math.max(memory, cfg.argon2.memory);
