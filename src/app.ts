@@ -4,6 +4,7 @@ import type { Config } from "./config/config.ts";
 import { createDatabase, type Database } from "./persistence/db.ts";
 import { loadIdentitySchemas, type IdentitySchemaRegistry } from "./identity/schema/registry.ts";
 import { createPasswordHasher, type HasherConfig, type PasswordHasher } from "./security/hash/hasher.ts";
+import { hashPool, warnUnlessIdle } from "./security/hash/hash-pool.ts";
 import { createIdentityRepo } from "./identity/identity-repo.ts";
 import { createPasswordPolicy, serviceContextWords } from "./security/password/password-policy.ts";
 import { createIdentityService } from "./identity/identity-service.ts";
@@ -88,6 +89,7 @@ export async function createDeps(opts: AppOptions) {
     baseDir,
   });
   const hasher = opts.hasher ?? (await createPasswordHasher(hasherConfigFrom(config)));
+  if (!opts.hasher) void warnUnlessIdle(hashPool, (config.hashers.thread_policy ?? "idle") === "idle", logger);
   const database = opts.database ?? createDatabase(config.dsn, { cwd: baseDir });
   const repo = createIdentityRepo(database);
   const identities = createIdentityService({ repo, schemas, hasher, clock });

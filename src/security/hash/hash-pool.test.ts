@@ -5,7 +5,9 @@ import { hashRawSync } from "@node-rs/argon2";
 import { hashSync as bcryptHashSync } from "@node-rs/bcrypt";
 import { execFileSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { hashPool } from "./hash-pool.ts";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { hashPool, warnUnlessIdle } from "./hash-pool.ts";
 import { threadPolicy } from "./hash-worker.ts";
 
 /** Waits until every thread started so far has reported the priority it applied. */
@@ -96,23 +98,70 @@ test("thread_policy normal: new hashing threads stay SCHED_OTHER at their nice v
 });
 
 test("at the default priority a hash waits while normal threads keep every CPU busy", { skip: (process.platform !== "linux" && "Linux only") || (!hasChrt && "no chrt on this machine") }, async () => {
-  // One spinning worker per CPU at normal policy, and one hash job: the hash thread gets almost no CPU while they
-  // spin, so a small argon2 that takes a few ms alone takes far longer. Measured as the hash thread's own CPU time
-  // share of the wall time, which a loaded CI machine cannot fake.
+  // Spinning workers on every CPU at normal policy, then one hash: it gets almost no CPU while they spin, so a hash that
+  // takes a few ms alone takes far longer (at nice 0 and normal policy it gets its fair share beside two spinners per
+  // CPU, about 2.5 times slower than alone).
   await hashPool.close();
   hashPool.ensure(1, { nice: 19, idle: true });
-  await hashPool.argon2(Buffer.from("warm up"), options(Buffer.alloc(16, 4)));
+  const job = (pw: string) => hashPool.argon2(Buffer.from(pw), { ...options(Buffer.alloc(16, 5)), memoryCost: 8192, timeCost: 8 });
+  await job("warm up");
   const alone0 = performance.now();
-  await hashPool.argon2(Buffer.from("alone"), { ...options(Buffer.alloc(16, 5)), memoryCost: 8192, timeCost: 3 });
+  await job("alone");
   const alone = performance.now() - alone0;
   const cpus = Math.max(1, (await import("node:os")).availableParallelism());
-  const spin = "const { parentPort } = require('node:worker_threads'); const end = Date.now() + 1500; while (Date.now() < end); parentPort.postMessage('done');";
-  const spinners = Array.from({ length: cpus }, () => new Worker(spin, { eval: true }));
-  await new Promise((r) => setTimeout(r, 50));
-  const busy0 = performance.now();
-  await hashPool.argon2(Buffer.from("busy"), { ...options(Buffer.alloc(16, 6)), memoryCost: 8192, timeCost: 3 });
-  const busy = performance.now() - busy0;
-  await Promise.all(spinners.map((w) => new Promise((r) => w.once("message", r))));
-  await Promise.all(spinners.map((w) => w.terminate()));
-  assert.ok(busy > alone * 3 || busy > 1000, `the hash took ${busy.toFixed(0)} ms with every CPU busy, ${alone.toFixed(0)} ms alone`);
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  // Each spinner says it spins, then spins until told to stop (5 s at most).
+  const spin = `const { parentPort, workerData } = require("node:worker_threads");
+    parentPort.postMessage("spinning");
+    const end = Date.now() + 5000;
+    while (Atomics.load(workerData, 0) === 0 && Date.now() < end);
+    parentPort.postMessage("done");`;
+  // Twice as many spinners as CPUs, so that no CPU is left free while the scheduler balances them.
+  const spinners = Array.from({ length: 2 * cpus }, () => new Worker(spin, { eval: true, workerData: stop }));
+  try {
+    await Promise.all(spinners.map((w) => new Promise((r) => w.once("message", r))));
+    const busy0 = performance.now();
+    const done = job("busy").then(() => performance.now() - busy0);
+    // Stop the spinners after a while, so the hash does finish.
+    const budget = Math.max(300, alone * 20);
+    await Promise.race([done, new Promise((r) => setTimeout(r, budget))]);
+    Atomics.store(stop, 0, 1);
+    const busy = await done;
+    assert.ok(busy > alone * 8 || busy >= budget, `the hash took ${busy.toFixed(0)} ms with every CPU busy, ${alone.toFixed(0)} ms alone`);
+  } finally {
+    Atomics.store(stop, 0, 1);
+    await Promise.all(spinners.map((w) => w.terminate()));
+  }
+});
+
+test("without chrt the threads keep SCHED_OTHER at their nice value, and the server says so once at warn", { skip: process.platform !== "linux" && "Linux only" }, async (t) => {
+  // The pool's threads and its wait are unref'd (they never keep a process alive): this timer keeps the test's.
+  const keepAlive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(keepAlive));
+  const lines: string[] = [];
+  const logger = pino({ level: "warn" }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const path = process.env.PATH;
+  await hashPool.close();
+  // Worker threads copy the environment when they start: these find no chrt.
+  process.env.PATH = "/nonexistent";
+  try {
+    hashPool.ensure(2, { nice: 19, idle: true });
+    await hashPool.ready();
+  } finally {
+    process.env.PATH = path;
+  }
+  const s = hashPool.stats();
+  assert.ok(s.policy.every((p) => p === "normal") && s.nice.every((n) => n === 19), `threads report ${JSON.stringify(s)}`);
+  assert.equal(await warnUnlessIdle(hashPool, true, logger), true);
+  assert.equal(lines.length, 1);
+  const line = JSON.parse(lines[0]) as { level: number; event: string; msg: string };
+  assert.equal(line.event, "hashers.thread_policy");
+  assert.match(line.msg, /SCHED_IDLE/);
+  assert.equal(await warnUnlessIdle(hashPool, false, logger), false, "nothing to say when SCHED_IDLE was not asked for");
+  await hashPool.close();
+  if (hasChrt) {
+    hashPool.ensure(2, { nice: 19, idle: true });
+    assert.equal(await warnUnlessIdle(hashPool, true, logger), false, "nothing to say once the threads got it");
+    assert.equal(lines.length, 1);
+  }
 });

@@ -14,6 +14,7 @@
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
 import { startModuleWorker } from "../../util/ts-worker.ts";
 import type { HashJob, HashResult, HashWorkerData, ThreadPolicy } from "./hash-worker.ts";
 
@@ -59,6 +60,8 @@ export interface HashPool {
   /** The hash part of a crypt(3) string (md5-crypt, sha256-crypt, sha512-crypt: JavaScript loops, legacy/crypt.ts). */
   crypt(alg: "md5" | "sha256" | "sha512", password: Buffer, salt: string, rounds: number): Promise<string>;
   stats(): { threads: number; busy: number; queued: number; nice: Array<number | null | undefined>; policy: Array<ThreadPolicy | undefined> };
+  /** Resolves once every thread started so far has reported the priority it applied (at most `timeoutMs`). */
+  ready(timeoutMs?: number): Promise<void>;
   /** Stops every thread (tests); the next job starts new ones. */
   close(): Promise<void>;
 }
@@ -170,6 +173,10 @@ function createHashPool(): HashPool {
       return r.text;
     },
     stats: () => ({ threads: slots.length, busy: slots.filter((s) => s.busy).length, queued: queue.length, nice: slots.map((s) => s.nice), policy: slots.map((s) => s.policy) }),
+    async ready(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (slots.some((s) => s.policy === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10).unref());
+    },
     async close() {
       const all = slots.splice(0);
       for (const s of all) clearTimeout(s.idle);
@@ -180,3 +187,17 @@ function createHashPool(): HashPool {
 
 /** The process's hashing threads. */
 export const hashPool: HashPool = createHashPool();
+
+/**
+ * With SCHED_IDLE wanted (`hashers.thread_policy: idle`, the default) on Linux: once the threads have reported, says
+ * at warn when one of them did not get it (no `chrt` on the PATH, or the kernel refused). Hashing then yields to
+ * request handling by its nice value only (docs/hashing.md). Resolves true when it warned.
+ */
+export async function warnUnlessIdle(pool: HashPool, wantIdle: boolean, logger: Pick<Logger, "warn">): Promise<boolean> {
+  if (process.platform !== "linux" || !wantIdle) return false;
+  await pool.ready();
+  const { policy, nice } = pool.stats();
+  if (policy.every((p) => p === "idle")) return false;
+  logger.warn({ event: "hashers.thread_policy", policy, nice }, "hashing threads could not switch to SCHED_IDLE (is util-linux's chrt installed?); they run at their nice value only");
+  return true;
+}
