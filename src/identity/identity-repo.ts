@@ -209,6 +209,13 @@ export function createIdentityRepo(database: Database) {
   );
   const arr = <T>(v: unknown): T[] => (codec.parseJson<T[] | null>(v) ?? []);
 
+  /** One row to its identity: the login and GET path, no arrays built; a row without its copy reads its address tables. */
+  async function hydrateOne(row: FullRow): Promise<Identity> {
+    const identity = hydrate(row);
+    if (!hasAddressesCopy(row.addresses)) Object.assign(identity, (await readAddresses(db, database.dialect, [identity.id])).get(identity.id));
+    return identity;
+  }
+
   /** Rows to identities; addresses of rows without their copy are read from the address tables (one query for all). */
   async function hydrateAll(rows: readonly FullRow[]): Promise<Identity[]> {
     const out = rows.map(hydrate);
@@ -253,7 +260,7 @@ export function createIdentityRepo(database: Database) {
         updated_at: c.updated_at,
       } satisfies Credential;
     }
-    // Rows written before the copy existed have none: `hydrateAll` reads their address tables.
+    // Rows written before the copy existed have none: `hydrateOne`/`hydrateAll` read their address tables.
     const addresses = parseAddresses(r.addresses);
     if (addresses) {
       identity.verifiable_addresses = addresses.verifiable_addresses;
@@ -351,18 +358,18 @@ export function createIdentityRepo(database: Database) {
 
     async get(id: string): Promise<Identity | undefined> {
       const row = await selectById.first({ id });
-      return row ? (await hydrateAll([row]))[0] : undefined;
+      return row ? hydrateOne(row) : undefined;
     },
 
     async getByExternalId(externalId: string): Promise<Identity | undefined> {
       const row = await selectFull().where("identities.external_id", "=", externalId).executeTakeFirst();
-      return row ? (await hydrateAll([row]))[0] : undefined;
+      return row ? hydrateOne(row) : undefined;
     },
 
     /** The identity owning a credential identifier of a type (login). */
     async findByCredentialIdentifier(type: CredentialType, identifier: string): Promise<Identity | undefined> {
       const row = await selectByCredentialIdentifier.first({ type, identifier });
-      return row ? (await hydrateAll([row]))[0] : undefined;
+      return row ? hydrateOne(row) : undefined;
     },
 
     async list(q: ListIdentitiesQuery): Promise<Identity[]> {

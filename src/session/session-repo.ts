@@ -28,7 +28,6 @@ export interface ListSessionsQuery {
 /** The identity as whoami needs it: traits and addresses, no credentials, no `metadata_admin`. */
 export type SessionIdentity = Identity;
 
-
 /** What whoami needs to decide, plus its answer already rendered as JSON text. */
 export interface RenderedSession {
   active: boolean;

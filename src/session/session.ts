@@ -2,7 +2,7 @@ import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac } from "node:crypto";
 import { identityToJson, type Identity, type IdentityJson } from "../identity/identity.ts";
 import { AppError } from "../util/app-error.ts";
-import { randomAlphanumeric } from "../util/ids.ts";
+import { ALNUM, randomAlphanumeric } from "../util/ids.ts";
 
 /**
  * The session model, in Kratos's wire names (`session`, `sessionAuthenticationMethod`, `sessionDevice` of the
@@ -52,8 +52,6 @@ const oneShot = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 export const hashToken: (token: string) => string = oneShot
   ? (token) => oneShot("sha256", token, "hex")
   : (token) => createHash("sha256").update(token).digest("hex");
-
-const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
  * The logout token of a session, derived from its session token by a domain-separated one-way function. Deriving

@@ -10,9 +10,14 @@ import { pino } from "pino";
 import { hashPool, warnUnlessIdle } from "./hash-pool.ts";
 import { threadPolicy } from "./hash-worker.ts";
 
-/** Waits until every thread started so far has reported the priority it applied. */
+/** `hashPool.ready()`, with a ref'd timer: the pool's threads and its wait are unref'd and would let the test end. */
 async function hashPoolReady(): Promise<void> {
-  for (let i = 0; i < 200 && hashPool.stats().nice.some((n) => n === undefined); i++) await new Promise((r) => setTimeout(r, 10));
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await hashPool.ready();
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 /** The nice values of this process's threads (Linux: field 19 of /proc/self/task/<tid>/stat). */
@@ -134,10 +139,7 @@ test("at the default priority a hash waits while normal threads keep every CPU b
   }
 });
 
-test("without chrt the threads keep SCHED_OTHER at their nice value, and the server says so once at warn", { skip: process.platform !== "linux" && "Linux only" }, async (t) => {
-  // The pool's threads and its wait are unref'd (they never keep a process alive): this timer keeps the test's.
-  const keepAlive = setInterval(() => {}, 1000);
-  t.after(() => clearInterval(keepAlive));
+test("without chrt the threads keep SCHED_OTHER at their nice value, and the server says so once at warn", { skip: process.platform !== "linux" && "Linux only" }, async () => {
   const lines: string[] = [];
   const logger = pino({ level: "warn" }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
   const path = process.env.PATH;
@@ -146,7 +148,7 @@ test("without chrt the threads keep SCHED_OTHER at their nice value, and the ser
   process.env.PATH = "/nonexistent";
   try {
     hashPool.ensure(2, { nice: 19, idle: true });
-    await hashPool.ready();
+    await hashPoolReady();
   } finally {
     process.env.PATH = path;
   }
@@ -161,6 +163,7 @@ test("without chrt the threads keep SCHED_OTHER at their nice value, and the ser
   await hashPool.close();
   if (hasChrt) {
     hashPool.ensure(2, { nice: 19, idle: true });
+    await hashPoolReady();
     assert.equal(await warnUnlessIdle(hashPool, true, logger), false, "nothing to say once the threads got it");
     assert.equal(lines.length, 1);
   }
