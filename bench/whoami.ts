@@ -8,6 +8,8 @@
  *                                     [--dedicated-memory <size, e.g. 19MiB: one hash at a time>]
  *                                     [--thread-nice <0..19: hashers.thread_nice, default 19>]
  *                                     [--thread-policy <idle|normal: hashers.thread_policy, default idle>]
+ *                                     [--argon2-memory <size: hashers.argon2.memory, default 19MiB; a diagnostic:
+ *                                                       how much of the loaded figure is the hashes' memory traffic>]
  *                                     [--scenario <n: run only scenario n below>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
@@ -141,10 +143,11 @@ export const scenarios: Scenario[] = [whoamiVsBare, whoamiUnderFlows];
 /** Child: the whole app with one identity holding 2001 sessions (one token for the bench), and the bare route. */
 async function setup() {
   const dedicated = arg("--dedicated-memory");
+  const memory = arg("--argon2-memory");
   const nice = arg("--thread-nice");
   const policy = arg("--thread-policy");
   const hashers: Record<string, unknown> = {};
-  if (dedicated) hashers.argon2 = { dedicated_memory: dedicated };
+  if (dedicated || memory) hashers.argon2 = { ...(dedicated ? { dedicated_memory: dedicated } : {}), ...(memory ? { memory } : {}) };
   if (nice !== undefined) hashers.thread_nice = Number(nice);
   if (policy !== undefined) hashers.thread_policy = policy;
   const bench = await startBenchApp(Object.keys(hashers).length ? { hashers } : {});
