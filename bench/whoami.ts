@@ -10,6 +10,9 @@
  *                                     [--thread-policy <idle|normal: hashers.thread_policy, default idle>]
  *                                     [--argon2-memory <size: hashers.argon2.memory, default 19MiB; a diagnostic:
  *                                                       how much of the loaded figure is the hashes' memory traffic>]
+ *                                     [--flow-pause <ms: each flow client waits this long after each registration
+ *                                                    and login; with --argon2-memory 64KB, matches the flow rate of
+ *                                                    the default hashes without their cost>]
  *                                     [--scenario <n: run only scenario n below>]
  *
  * Scenarios (push more onto `scenarios`; each gets the running servers and returns lines to print):
@@ -103,14 +106,18 @@ const whoamiUnderFlows: Scenario = {
     let stop = false;
     let registered = 0;
     let loggedIn = 0;
+    const pauseMs = Number(arg("--flow-pause") ?? 0);
+    const pause = () => (pauseMs > 0 ? new Promise((r) => setTimeout(r, pauseMs)) : undefined);
     // Each client: register a new identity, then log in as it, again and again until told to stop.
     const flows = runWorkers(2, () => !stop, async (w, i) => {
       const email = `load-${w}-${i}-${Date.now()}@example.com`;
       const reg = await client.register(email, "correct horse battery staple, loaded");
       if (reg !== 200) return reg;
       registered++;
+      await pause();
       const login = await client.login(email, "correct horse battery staple, loaded");
       if (login === 200) loggedIn++;
+      await pause();
       return login;
     });
     await new Promise((r) => setTimeout(r, 500));
