@@ -154,7 +154,10 @@ async function setup() {
   const nice = arg("--thread-nice");
   const policy = arg("--thread-policy");
   const hashers: Record<string, unknown> = {};
-  if (dedicated || memory) hashers.argon2 = { ...(dedicated ? { dedicated_memory: dedicated } : {}), ...(memory ? { memory } : {}) };
+  const argon2: Record<string, string> = {};
+  if (dedicated) argon2.dedicated_memory = dedicated;
+  if (memory) argon2.memory = memory;
+  if (Object.keys(argon2).length) hashers.argon2 = argon2;
   if (nice !== undefined) hashers.thread_nice = Number(nice);
   if (policy !== undefined) hashers.thread_policy = policy;
   const bench = await startBenchApp(Object.keys(hashers).length ? { hashers } : {});
